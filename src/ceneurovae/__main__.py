@@ -1,0 +1,6 @@
+"""``python -m ceneurovae``: the same as the ``ceneurovae`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""The ``ceneurovae`` command line: one module per sub-command in this folder.
+
+Each module defines ``add_parser(subparsers)`` that registers its arguments and sets
+``func`` (called with the parsed arguments, returns an exit code). Modules are imported
+only when their command runs, so ``ceneurovae --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import CeNeuroVAEError
+
+__all__ = ["main"]
+
+# command name -> (module under ceneurovae.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="ceneurovae",
+        description="Behavior-conditioned VAE for whole-brain recordings of identified neurons.",
+    )
+    parser.add_argument("--version", action="version", version=f"ceneurovae {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        parser = _parser()
+        if not argv:
+            parser.print_help()
+            return 0
+        parser.parse_args(argv)  # prints usage and exits for unknown commands / --help
+        return 0
+    name = argv[0]
+    module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
+    parser = argparse.ArgumentParser(prog=f"ceneurovae {name}", description=COMMANDS[name][1])
+    module.add_parser(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(args.func(args) or 0)
+    except CeNeuroVAEError as err:
+        print(f"ceneurovae {name}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ceneurovae {name}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,249 @@
+"""`Recording`: one animal's neural traces, behavior and neuron identities.
+
+Every reader returns recordings, the simulator makes them, and everything downstream
+(windows, training, inference, evaluation) consumes them. Users can build one from numpy
+arrays for any organism::
+
+    rec = Recording(uid="fly-01", traces=x, behavior=b, behavior_names=["speed"],
+                    labels=["DNa01", "", ...], dt=0.1)
+
+Shapes (T frames, N neurons, D behaviors):
+
+========================  ===============  ===========================================
+field                     shape / type     meaning
+========================  ===============  ===========================================
+``uid``                   str              the animal's unique id
+``traces``                (T, N) float32   activity as read (z-scored for ``trace_array``)
+``mask``                  (T, N) bool      True where observed (False for NaN/dropped)
+``behavior``              (T, D) float32   behavior in physical units
+``behavior_names``        list[str]        name of each behavior column
+``behavior_mask``         (T, D) bool      True where the behavior value is known
+``identity``              (N,) int64       index into the vocabulary, 0 = unknown
+``labels``                list[str]        raw label of each neuron, "" when unlabeled
+``timestamps``            (T,) float64     seconds
+``dt``                    float            time step, seconds
+``events``                dict             named event frames, e.g. {"heat": [391]}
+``source``                str              where it came from (a path, "simulator", ...)
+``meta``                  dict             anything else the reader found worth keeping
+========================  ===============  ===========================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import RecordingError
+
+__all__ = ["Recording", "split_segments"]
+
+
+@dataclass(eq=False)
+class Recording:
+    """One animal's recording. See the module docstring for the fields and their shapes.
+
+    Only `uid`, `traces`, `behavior` and `behavior_names` are required. Missing optional
+    fields get neutral values: every value observed, every neuron unlabeled, timestamps
+    ``arange(T) * dt`` with ``dt`` from the timestamps or 1.0.
+    Arrays are converted to the documented dtypes; inconsistent shapes raise
+    `RecordingError` naming the field and the shapes found.
+    """
+
+    uid: str
+    traces: np.ndarray
+    behavior: np.ndarray
+    behavior_names: list[str]
+    mask: np.ndarray | None = None
+    behavior_mask: np.ndarray | None = None
+    identity: np.ndarray | None = None
+    labels: list[str] | None = None
+    timestamps: np.ndarray | None = None
+    dt: float | None = None
+    events: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = self.source or None
+        self.uid = str(self.uid)
+
+        def fail(message: str, key: str) -> RecordingError:
+            return RecordingError(f"recording {self.uid!r}: {message}", path=where, key=key)
+
+        traces = np.asarray(self.traces)
+        if traces.ndim != 2:
+            raise fail(f"traces must be 2-D (T frames, N neurons), got shape {traces.shape}", "traces")
+        T, N = traces.shape
+        self.traces = traces.astype(np.float32, copy=False)
+
+        behavior = np.asarray(self.behavior)
+        if behavior.ndim == 1:
+            behavior = behavior[:, None]
+        if behavior.ndim != 2 or behavior.shape[0] != T:
+            raise fail(
+                f"behavior must be (T={T}, D) to match traces (T, N)={traces.shape}, "
+                f"got shape {behavior.shape}",
+                "behavior",
+            )
+        self.behavior = behavior.astype(np.float32, copy=False)
+        self.behavior_names = [str(n) for n in self.behavior_names]
+        if len(self.behavior_names) != behavior.shape[1]:
+            raise fail(
+                f"{len(self.behavior_names)} behavior names {self.behavior_names} for "
+                f"{behavior.shape[1]} behavior columns",
+                "behavior_names",
+            )
+
+        finite = np.isfinite(self.traces)
+        if self.mask is None:
+            self.mask = finite
+        else:
+            mask = np.asarray(self.mask, dtype=bool)
+            if mask.shape != (T, N):
+                raise fail(f"mask must have the shape of traces {(T, N)}, got {mask.shape}", "mask")
+            self.mask = mask & finite
+        if not finite.all():
+            # Unobserved entries hold 0 so that no NaN can reach a sum; the mask says they are missing.
+            self.traces = np.where(finite, self.traces, 0.0).astype(np.float32)
+
+        bfinite = np.isfinite(self.behavior)
+        if self.behavior_mask is None:
+            self.behavior_mask = bfinite
+        else:
+            bmask = np.asarray(self.behavior_mask, dtype=bool)
+            if bmask.shape != self.behavior.shape:
+                raise fail(
+                    f"behavior_mask must have the shape of behavior {self.behavior.shape}, got {bmask.shape}",
+                    "behavior_mask",
+                )
+            self.behavior_mask = bmask & bfinite
+        if not bfinite.all():
+            self.behavior = np.where(bfinite, self.behavior, 0.0).astype(np.float32)
+
+        if self.identity is None:
+            self.identity = np.zeros(N, dtype=np.int64)
+        else:
+            identity = np.asarray(self.identity)
+            if identity.shape != (N,):
+                raise fail(f"identity must have one entry per neuron ({N}), got shape {identity.shape}", "identity")
+            if identity.size and (not np.issubdtype(identity.dtype, np.integer) or identity.min() < 0):
+                raise fail("identity must hold non-negative integers (0 = unknown)", "identity")
+            self.identity = identity.astype(np.int64, copy=False)
+            known = self.identity[self.identity > 0]
+            values, counts = np.unique(known, return_counts=True)
+            if (counts > 1).any():
+                raise fail(
+                    f"identities {values[counts > 1].tolist()} are given to more than one neuron",
+                    "identity",
+                )
+
+        if self.labels is None:
+            self.labels = [""] * N
+        else:
+            self.labels = ["" if lab is None else str(lab) for lab in self.labels]
+            if len(self.labels) != N:
+                raise fail(f"{len(self.labels)} labels for {N} neurons", "labels")
+
+        if self.timestamps is None:
+            step = 1.0 if self.dt is None else float(self.dt)
+            self.timestamps = np.arange(T, dtype=np.float64) * step
+        else:
+            ts = np.asarray(self.timestamps, dtype=np.float64)
+            if ts.shape != (T,):
+                raise fail(f"timestamps must have one entry per frame ({T}), got shape {ts.shape}", "timestamps")
+            if T > 1 and not (np.diff(ts) > 0).all():
+                bad = int(np.argmax(~(np.diff(ts) > 0)))
+                raise fail(
+                    f"timestamps must increase; frame {bad + 1} is at {ts[bad + 1]!r} s "
+                    f"after frame {bad} at {ts[bad]!r} s",
+                    "timestamps",
+                )
+            self.timestamps = ts
+        if self.dt is None:
+            self.dt = float(np.median(np.diff(self.timestamps))) if T > 1 else 1.0
+        self.dt = float(self.dt)
+        if not np.isfinite(self.dt) or self.dt <= 0:
+            raise fail(f"dt must be a positive number of seconds, got {self.dt!r}", "dt")
+        self.events = dict(self.events)
+        self.meta = dict(self.meta)
+
+    # -- sizes -----------------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        return int(self.traces.shape[0])
+
+    @property
+    def n_neurons(self) -> int:
+        return int(self.traces.shape[1])
+
+    @property
+    def n_labeled(self) -> int:
+        """Neurons with a known identity (identity > 0)."""
+        return int((self.identity > 0).sum())
+
+    @property
+    def labeled_indices(self) -> np.ndarray:
+        """Indices of the neurons with a known identity."""
+        return np.flatnonzero(self.identity > 0)
+
+    # -- derived recordings ----------------------------------------------------------------
+    def replace(self, **changes: Any) -> Recording:
+        """A copy with some fields replaced (arrays are shared unless replaced)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_hidden(self, idx) -> Recording:
+        """A copy in which the neurons at `idx` are marked unobserved (their values kept)."""
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_neurons):
+            raise RecordingError(
+                f"recording {self.uid!r}: neuron indices to hide must be in [0, {self.n_neurons}), "
+                f"got {idx.min()}..{idx.max()}",
+                key="hide",
+            )
+        mask = self.mask.copy()
+        mask[:, idx] = False
+        return self.replace(mask=mask)
+
+    def select_behaviors(self, names: list[str]) -> Recording:
+        """A copy holding only the named behavior columns, in that order."""
+        missing = [n for n in names if n not in self.behavior_names]
+        if missing:
+            raise RecordingError(
+                f"recording {self.uid!r} has no behavior {missing}; it has {self.behavior_names}",
+                path=self.source or None,
+                key="behavior",
+            )
+        cols = [self.behavior_names.index(n) for n in names]
+        return self.replace(
+            behavior=self.behavior[:, cols],
+            behavior_mask=self.behavior_mask[:, cols],
+            behavior_names=list(names),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Recording(uid={self.uid!r}, frames={self.n_frames}, neurons={self.n_neurons}, "
+            f"labeled={self.n_labeled}, behaviors={self.behavior_names}, dt={self.dt:.3f} s)"
+        )
+
+
+def split_segments(timestamps: np.ndarray, gap_factor: float = 3.0) -> list[tuple[int, int]]:
+    """Contiguous stretches of a recording, split where a time step exceeds `gap_factor` x median.
+
+    Real recordings are two halves joined together; the join shows as one long step.
+
+    Returns
+    -------
+    list of (start, stop)
+        Half-open frame ranges covering every frame once.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if ts.size < 2:
+        return [(0, int(ts.size))]
+    steps = np.diff(ts)
+    cut = np.flatnonzero(steps > gap_factor * np.median(steps)) + 1
+    edges = [0, *cut.tolist(), int(ts.size)]
+    return list(zip(edges[:-1], edges[1:]))

@@ -1,0 +1,42 @@
+"""Shared fixtures and helpers for the test suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ceneurovae
+
+SRC = Path(ceneurovae.__file__).resolve().parents[1]
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real ``ceneurovae`` console script in a subprocess, on the code under test."""
+    exe = shutil.which("ceneurovae", path=str(Path(sys.executable).parent)) or shutil.which("ceneurovae")
+    if exe is None:
+        pytest.fail("the ceneurovae console script is not installed (pip install -e .)")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.setdefault("CENEUROVAE_QUIET", "1")
+    return subprocess.run(
+        [exe, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data folder {SHARED_DATA} is not beside the checkout")
+    return SHARED_DATA
