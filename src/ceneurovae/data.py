@@ -279,6 +279,14 @@ def resolve_scaler(
                     key="behavior",
                 )
     behaviors = list(behaviors)
+    for rec in recordings:
+        missing = [n for n in behaviors if n not in rec.behavior_names]
+        if missing:
+            raise DataError(
+                f"recording {rec.uid!r} has no behavior {missing} (it has {rec.behavior_names})",
+                path=rec.source or None,
+                key="behavior",
+            )
     if scaler == "lab":
         return BehaviorScaler.lab(behaviors)
     if scaler == "fit":

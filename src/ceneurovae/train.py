@@ -406,7 +406,7 @@ def fit_model(
         else:
             bad_epochs += 1
 
-        if scheduler_seq is not None and (epoch + 1 < cosine_done or scheduler_plat is None):
+        if scheduler_seq is not None and (epoch < cosine_done or scheduler_plat is None):
             scheduler_seq.step()
         elif scheduler_plat is not None:
             scheduler_plat.step(record.val)
