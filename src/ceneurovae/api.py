@@ -27,6 +27,7 @@ import torch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, load_config
 from .data import build_loaders
+from .distributed import is_distributed, is_main_process, world_size
 from .errors import CheckpointError, ConfigError, DataError, DataWarning
 from .identity import Vocabulary, canonical_label
 from .inference import ridge_readout, run_recording
@@ -36,7 +37,7 @@ from .optimizer import build_optimizer, build_scheduler
 from .recording import Recording
 from .train import EpochRecord, fit_model, unwrap
 
-__all__ = ["fit", "load", "Trained", "select_device", "DEFAULT_BEHAVIORS"]
+__all__ = ["fit", "load", "Trained", "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
 
@@ -399,11 +400,13 @@ def fit(
     dev = select_device(device)
 
     torch.manual_seed(cfg.train.seed)
+    if is_distributed() and cfg.train.batch_size % world_size():
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} must be a multiple of the {world_size()} processes")
     loader_train, loader_val, train_uids, val_uids = build_loaders(
         recs,
         window_T=cfg.data.window_T,
         stride=cfg.data.stride,
-        batch_size=cfg.train.batch_size,
+        batch_size=cfg.train.batch_size // world_size(),
         num_workers=cfg.data.num_workers,
         val_uids=val_uids,
         val_fraction=cfg.data.val_fraction,
@@ -413,12 +416,12 @@ def fit(
         history=cfg.model.behavior_history,
         respect_gaps=cfg.data.respect_gaps,
         pin_memory=dev.type == "cuda",
-        distributed=torch.distributed.is_available() and torch.distributed.is_initialized(),
+        distributed=is_distributed(),
     )
     scaler = loader_train.dataset.scaler
     model = NeuroBehaviorVAE(cfg.model).to(dev)
     step_model: torch.nn.Module = model
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
+    if is_distributed():
         step_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     optim = build_optimizer(model, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     sched_seq, sched_plat, cosine_done = build_scheduler(
@@ -433,7 +436,7 @@ def fit(
         "train_uids": train_uids,
         "val_uids": val_uids,
     }
-    if run_dir is not None:
+    if run_dir is not None and is_main_process():
         os.makedirs(run_dir, exist_ok=True)
         cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
     history, _ = fit_model(
@@ -441,7 +444,7 @@ def fit(
         config=cfg.train, run_dir=run_dir, resume=resume, checkpoint_extra=extra,
     )
     trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
-    if run_dir is not None and (not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0):
+    if run_dir is not None and is_main_process():
         best = min(history, key=lambda h: h.val) if history else None
         summary = {
             "epochs_run": len(history),

@@ -33,8 +33,10 @@ __all__ = ["DataConfig", "Config", "load_config"]
 
 @dataclass
 class DataConfig:
-    """How recordings become training windows."""
+    """Which recordings, and how they become training windows."""
 
+    path: list[str] | None = None
+    """Files or folders to read with `import_h5` (the command line's ``--data``)."""
     window_T: int = 100
     """Window length, frames."""
     stride: int = 50

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Batch
+from .distributed import is_main_process
 from .errors import ConfigError, TrainingError
 from .model.loss import elbo_loss, kl_weight
 from .model.vae import NeuroBehaviorVAE
@@ -230,10 +231,6 @@ def evaluate_loss(model: nn.Module, loader: DataLoader, cfg: TrainConfig, beta: 
     return totals.read()
 
 
-def _is_main_process() -> bool:
-    return not (torch.distributed.is_available() and torch.distributed.is_initialized()) or torch.distributed.get_rank() == 0
-
-
 def _autocast(device: torch.device, enabled: bool):
     if device.type == "cuda" and enabled:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -296,7 +293,7 @@ def fit_model(
     quiet = cfg.quiet or os.environ.get("CENEUROVAE_QUIET") == "1"
     if cosine_done is None:
         cosine_done = n_epoch
-    main = _is_main_process()
+    main = is_main_process()
     step_model = torch.compile(model) if cfg.compile else model
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.amp)
 

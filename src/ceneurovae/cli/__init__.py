@@ -16,7 +16,10 @@ from ..errors import CeNeuroVAEError
 __all__ = ["main"]
 
 # command name -> (module under ceneurovae.cli, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("train", "Train a model on recordings, into a run folder"),
+    "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
