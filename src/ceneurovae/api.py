@@ -422,7 +422,12 @@ def fit(
     model = NeuroBehaviorVAE(cfg.model).to(dev)
     step_model: torch.nn.Module = model
     if is_distributed():
-        step_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        step_model = torch.nn.parallel.DistributedDataParallel(
+            model,
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            # log_sigma takes no part in the MSE and Huber losses
+            find_unused_parameters=cfg.model.recon_loss != "gaussian",
+        )
     optim = build_optimizer(model, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     sched_seq, sched_plat, cosine_done = build_scheduler(
         optim, total_epochs=cfg.train.epochs, warmup_epochs=cfg.train.warmup_epochs,

@@ -312,7 +312,7 @@ def fit_model(
         best = ckpt.get("best", {})
         best_loss, best_epoch = best.get("loss", math.inf), best.get("epoch", -1)
         bad_epochs = ckpt.get("bad_epochs", 0)
-        start_epoch = ckpt["epoch"] + 1
+        start_epoch = n_epoch if ckpt.get("finished") else ckpt["epoch"] + 1
         if run_dir is not None and os.path.isfile(os.path.join(run_dir, "best.pt")):
             best_state = load_checkpoint(os.path.join(run_dir, "best.pt"), map_location="cpu")["model_state"]
 
@@ -332,6 +332,11 @@ def fit_model(
         }
 
     from tqdm.auto import tqdm
+
+    if run_dir is not None and main and os.path.isdir(run_dir):
+        for name in os.listdir(run_dir):  # temporary files of a run killed while writing
+            if name.startswith(".") and ".pt.tmp-" in name:
+                os.remove(os.path.join(run_dir, name))
 
     for epoch in range(start_epoch, n_epoch):
         t0 = time.perf_counter()
