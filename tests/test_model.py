@@ -136,7 +136,7 @@ class TestBehaviorHistory:
         h = BehaviorHistory(1, (0.0, tau), dt, history=200)
         b = torch.zeros(1, 100, 1)
         b[:, 50:] = 1.0
-        f = h(b, torch.ones_like(b, dtype=torch.bool))  # (1, 100, 4): [b*m filtered x2, m filtered x2]
+        f = h(b, torch.ones_like(b, dtype=torch.bool))  # (1, 100, 4): [b*m, m] x [tau 0, tau]
         assert f.shape == (1, 100, 4)
         torch.testing.assert_close(f[0, :, 0], b[0, :, 0])  # tau = 0: the current frame
         # 10 frames after the step the filtered value is 1 - a^11 (kernel normalized over 201 taps)

@@ -54,6 +54,9 @@ class VAEConfig:
     behavior_taus: tuple[float, ...] = (0.0, 2.0, 6.0, 20.0, 60.0)
     """Time constants (seconds) of the causal exponential filters applied to behavior;
     0 means the current frame. Real neurons integrate behavior over up to ~60 s."""
+    behavior_nonlinear: int = 8
+    """Learned point-wise nonlinear transforms of behavior filtered alongside it (e.g. a
+    rectified velocity, as CePNEM's forward/reverse tuning); 0 for raw behavior only."""
     behavior_history: int = 100
     """Frames of behavior before a window that the filters may use."""
     positional: bool | None = None
@@ -96,6 +99,7 @@ class VAEConfig:
         need(self.dt > 0, "dt", "must be a positive number of seconds")
         need(all(t >= 0 for t in self.behavior_taus) and len(self.behavior_taus) >= 1, "behavior_taus", "needs at least one tau >= 0")
         need(self.behavior_history >= 0, "behavior_history", "must be >= 0")
+        need(self.behavior_nonlinear >= 0, "behavior_nonlinear", "must be >= 0")
         need(self.huber_delta > 0, "huber_delta", "must be > 0")
         need(self.max_len >= 1, "max_len", "must be >= 1")
 

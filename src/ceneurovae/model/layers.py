@@ -37,22 +37,26 @@ class PositionalEncoding(nn.Module):
 class BehaviorHistory(nn.Module):
     """Causal exponential filters of behavior: what a neuron could integrate over time.
 
-    For each time constant tau and channel d, with ``a = exp(-dt / tau)``::
+    Channels filtered, per frame t: the behavior itself ``b_t`` (zero where unknown), `n_learned`
+    learned point-wise nonlinear transforms ``g(b_t) = relu(W [b_t, m_t] + c)`` (so that, as
+    in CePNEM, a rectified forward or reverse velocity can be integrated), and the mask
+    ``m_t`` of known values. For each time constant tau, with ``a = exp(-dt / tau)``::
 
-        f[t] = sum_{j=0}^{L-1} k[j] * b[t - j],    k[j] = a^j / sum_i a^i
+        f[t] = sum_{j=0}^{L-1} k[j] * u[t - j],    k[j] = a^j / sum_i a^i
 
     (tau = 0 gives the current frame). Filters run over the history frames before the window
-    plus the window itself, so a window's first frame sees up to ``L - 1`` frames of past.
-    The mask (known / unknown behavior) is filtered the same way and returned alongside,
-    so the network can tell "zero" from "not known".
+    plus the window itself, so a window's first frame sees up to ``L - 1`` frames of past;
+    the filtered mask tells the network how much of that past was known.
 
-    Output: (B, T, 2 * D * K) features: ``filtered(b * m)`` then ``filtered(m)``.
+    Output: (B, T, (2 D + n_learned) K) features.
     """
 
-    def __init__(self, behavior_dim: int, taus: tuple[float, ...], dt: float, history: int):
+    def __init__(self, behavior_dim: int, taus: tuple[float, ...], dt: float, history: int, n_learned: int = 0):
         super().__init__()
         self.behavior_dim = behavior_dim
         self.history = history
+        self.point = nn.Sequential(nn.Linear(2 * behavior_dim, n_learned), nn.ReLU()) if n_learned and behavior_dim else None
+        self.n_channels = (2 * behavior_dim + (n_learned if self.point is not None else 0)) if behavior_dim else 0
         L = history + 1
         j = torch.arange(L, dtype=torch.float64)
         rows = []
@@ -68,7 +72,7 @@ class BehaviorHistory(nn.Module):
 
     @property
     def n_features(self) -> int:
-        return 2 * self.behavior_dim * self.kernel.shape[0]
+        return self.n_channels * self.kernel.shape[0]
 
     def forward(
         self,
@@ -90,12 +94,16 @@ class BehaviorHistory(nn.Module):
             known = torch.cat([pm, m], dim=1)
         else:
             values, known = behavior * m, m
-        pad = L - 1 - (values.shape[1] - T)
-        both = torch.cat([values, known], dim=2)  # (B, S, 2D)
-        both = nn.functional.pad(both.transpose(1, 2), (pad, 0))  # (B, 2D, L-1+T)
+        channels = [values, known]
+        if self.point is not None:
+            channels.append(self.point(torch.cat([values, known], dim=2)))
+        u = torch.cat(channels, dim=2)  # (B, S, C)
+        C = u.shape[2]
+        pad = L - 1 - (u.shape[1] - T)
+        u = nn.functional.pad(u.transpose(1, 2), (pad, 0))  # (B, C, L-1+T)
         K = self.kernel.shape[0]
-        out = nn.functional.conv1d(both.reshape(B * 2 * D, 1, -1), self.kernel)  # (B*2D, K, T)
-        return out.reshape(B, 2 * D * K, T).transpose(1, 2)
+        out = nn.functional.conv1d(u.reshape(B * C, 1, -1), self.kernel)  # (B*C, K, T)
+        return out.reshape(B, C * K, T).transpose(1, 2)
 
 
 class _ConvBlock(nn.Module):

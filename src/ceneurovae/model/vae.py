@@ -82,7 +82,7 @@ class NeuroBehaviorVAE(nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.history = BehaviorHistory(cfg.behavior_dim, cfg.behavior_taus, cfg.dt, cfg.behavior_history)
+        self.history = BehaviorHistory(cfg.behavior_dim, cfg.behavior_taus, cfg.dt, cfg.behavior_history, cfg.behavior_nonlinear)
         n_feat = self.history.n_features
         self.encoder = Encoder(cfg, n_feat)
         self.decoder = Decoder(cfg, n_feat)
