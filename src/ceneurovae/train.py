@@ -194,21 +194,27 @@ def run_step(
 
 
 class _Totals:
-    """Epoch sums kept on the device; read once per epoch (no per-step host sync)."""
+    """Epoch sums kept on the device, read once per epoch (no per-step host sync).
+
+    Steps whose loss is not finite are left out of the sums.
+    """
 
     def __init__(self, device):
         self.t = torch.zeros(6, device=device, dtype=torch.float64)  # loss*n, recon, kl, n_obs, sq_err, windows
 
-    def add(self, stats: dict[str, torch.Tensor], n_windows: int) -> None:
+    def add(self, stats: dict[str, torch.Tensor], n_windows: int, finite: torch.Tensor | None = None) -> None:
         n = stats["n_obs"].double()
-        self.t += torch.stack([
+        parts = torch.stack([
             stats["loss"].detach().double() * n,
             stats["recon"].detach().double(),
             stats["kl"].detach().double(),
             n,
             stats["sq_err"].detach().double(),
-            torch.tensor(float(n_windows), device=n.device, dtype=torch.float64),
+            torch.ones_like(n) * n_windows,
         ])
+        if finite is not None:
+            parts = torch.where(finite, parts, torch.zeros_like(parts))
+        self.t += parts
 
     def read(self) -> dict[str, float]:
         if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -216,6 +222,33 @@ class _Totals:
         loss, recon, kl, n, sq, w = self.t.tolist()
         n, w = max(n, 1.0), max(w, 1.0)
         return {"loss": loss / n, "recon": recon / n, "kl": kl / w, "mse": sq / n, "elbo": -(recon + kl) / n}
+
+
+class _BadSteps:
+    """Counts steps with a non-finite loss, and the longest run of them, on the device.
+
+    On CPU the count is read at every step for free and a bad step is skipped at once; on
+    CUDA it is read every `check_every` steps (the GradScaler skips the bad updates on the
+    device meanwhile), so the loop never waits for the GPU at each step.
+    """
+
+    def __init__(self, device: torch.device, limit: int, check_every: int = 50):
+        self.limit, self.check_every = limit, check_every
+        self.on_device = device.type == "cuda"
+        self.count = torch.zeros((), dtype=torch.int64, device=device)
+        self.run = torch.zeros((), dtype=torch.int64, device=device)
+        self.worst = torch.zeros((), dtype=torch.int64, device=device)
+
+    def update(self, finite: torch.Tensor) -> None:
+        bad = (~finite).long()
+        self.count += bad
+        self.run = (self.run + bad) * bad
+        self.worst = torch.maximum(self.worst, self.run)
+
+    def check(self, epoch: int, lr: float) -> None:
+        worst = int(self.worst)
+        if worst >= self.limit:
+            raise TrainingError(_bad_steps_message(worst, epoch, lr))
 
 
 @torch.no_grad()
@@ -295,7 +328,8 @@ def fit_model(
         cosine_done = n_epoch
     main = is_main_process()
     step_model = torch.compile(model) if cfg.compile else model
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and cfg.amp)
+    # On CUDA the scaler is also what skips non-finite updates without a host sync.
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
 
     history: list[EpochRecord] = []
     best_loss, best_epoch, bad_epochs, start_epoch = math.inf, -1, 0, 0
@@ -349,41 +383,42 @@ def fit_model(
         lr = optim.param_groups[0]["lr"]
         model.train()
         totals = _Totals(device)
-        skipped, consecutive_bad = 0, 0
+        bad = _BadSteps(device, cfg.max_bad_steps)
+        every = bad.check_every if bad.on_device else 10
         bar = tqdm(loader_train, desc=f"epoch {epoch + 1}/{n_epoch}", leave=False, disable=quiet or not main, dynamic_ncols=True)
         for i, batch in enumerate(bar):
             batch = batch.to(device, non_blocking=True)
             with _autocast(device, cfg.amp):
                 stats = run_step(step_model, batch, cfg, beta, gen)
-            loss = stats["loss"]
-            if device.type != "cuda":
-                # On CPU the check costs nothing; on CUDA the GradScaler skips bad steps on the device.
-                if not torch.isfinite(loss):
-                    skipped += 1
-                    consecutive_bad += 1
-                    optim.zero_grad(set_to_none=True)
-                    if consecutive_bad >= cfg.max_bad_steps:
-                        raise TrainingError(_bad_steps_message(consecutive_bad, epoch, lr))
-                    continue
-                consecutive_bad = 0
+            finite = torch.isfinite(stats["loss"])
+            bad.update(finite)
             optim.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip > 0:
+            if not bad.on_device and not finite:
+                bad.check(epoch, lr)
+                continue
+            scaler.scale(stats["loss"]).backward()
+            if cfg.grad_clip > 0 or not bad.on_device:
                 scaler.unscale_(optim)
-                gnorm = nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                if device.type != "cuda" and not torch.isfinite(gnorm):
-                    skipped += 1
+                gnorm = nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf)
+                if not bad.on_device and not torch.isfinite(gnorm):  # a finite loss with non-finite gradients
+                    bad.update(torch.tensor(False))
                     optim.zero_grad(set_to_none=True)
+                    bad.check(epoch, lr)
                     continue
-            scaler.step(optim)
+            scaler.step(optim)  # with CUDA, a step whose gradients are not finite is skipped on the device
             scaler.update()
-            totals.add(stats, len(batch))
-            if not quiet and main and i % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}", kl=f"{stats['kl'].item() / len(batch):.1f}", lr=f"{lr:.1e}")
+            totals.add(stats, len(batch), finite)
+            if (i + 1) % every == 0:
+                if bad.on_device:
+                    bad.check(epoch, lr)
+                if not quiet and main:
+                    bar.set_postfix(loss=f"{stats['loss'].item():.3f}", kl=f"{stats['kl'].item() / len(batch):.1f}", lr=f"{lr:.1e}")
         bar.close()
+        bad.check(epoch, lr)
+        skipped = int(bad.count)
         train_stats = totals.read()
-        if device.type == "cuda" and not math.isfinite(train_stats["loss"]):
-            raise TrainingError(_bad_steps_message(len(loader_train), epoch, lr))
+        if skipped == len(loader_train):
+            raise TrainingError(_bad_steps_message(skipped, epoch, lr))
         val_stats = evaluate_loss(model, loader_val, cfg, beta, device) if loader_val is not None else train_stats
         if not math.isfinite(val_stats["loss"]):
             raise TrainingError(

@@ -134,6 +134,8 @@ def elbo_loss(
     and ``kl`` (sums over the batch), ``n_obs`` (observed entries), ``elbo`` (sum over the
     batch of -(recon + KL), at beta = 1 and without free bits) and ``kl_dims`` (Z,).
     """
+    # The loss is computed in float32 even when the forward pass ran under autocast.
+    out = type(out)(*(t.float() for t in out))
     recon_mask = mask & (identity > 0)[:, None, :]
     recon = reconstruction_loss(out.pred, target, recon_mask, kind, out.log_sigma, huber_delta)
     frame_mask = None if pad is None else ~pad
