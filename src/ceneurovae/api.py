@@ -191,21 +191,30 @@ class Trained:
         return (z * std + mean).astype(np.float32)
 
     # -- the public uses -------------------------------------------------------------------
-    def reconstruct(self, rec: Recording) -> np.ndarray:
+    def reconstruct(self, rec: Recording, calibrate: bool = True) -> np.ndarray:
         """Denoised activity of every neuron, (T, N), in the units of ``rec.traces``.
 
-        Labeled neurons come from the decoder's read-out of their identity. Neurons of
-        unknown identity have no read-out: they are reconstructed by a ridge regression of
-        the decoder's context onto their observed frames (alpha by generalized
-        cross-validation).
+        Each labeled neuron starts from the decoder's shared read-out of its identity. With
+        `calibrate` (the default), this animal's own deviation from that read-out is then
+        estimated from the neuron's observed trace: a ridge regression of the residual on the
+        decoder's context, its strength chosen per neuron by generalized cross-validation,
+        so the correction shrinks to nothing unless the data support it (an empirical-Bayes
+        read-out: animals differ in how strongly a neuron encodes a behavior or a state).
+        Neurons of unknown identity have no shared read-out: they get the same ridge fitted
+        to the trace itself.
         """
         rec = self._prepare(rec)
         out = self._run(rec, return_context=True)
-        pred = out.pred
-        unknown = np.flatnonzero(rec.identity == 0)
-        if unknown.size:
-            z, _, _ = zscore(rec.traces, rec.mask)
+        pred = out.pred.astype(np.float64)
+        z, _, _ = zscore(rec.traces, rec.mask)
+        unknown = rec.identity == 0
+        if unknown.any():
             pred[:, unknown] = ridge_readout(out.context, z[:, unknown], rec.mask[:, unknown])
+        if calibrate and (~unknown).any():
+            known = np.flatnonzero(~unknown)
+            resid = z[:, known] - pred[:, known]
+            correction = ridge_readout(out.context, resid, rec.mask[:, known])
+            pred[:, known] += np.nan_to_num(correction)
         return self._to_units(pred, rec)
 
     def impute(self, rec: Recording, hide: Sequence[int] | np.ndarray = ()) -> np.ndarray:

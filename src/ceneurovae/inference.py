@@ -140,33 +140,51 @@ def run_recording(
     )
 
 
-def ridge_readout(context: np.ndarray, target: np.ndarray, mask: np.ndarray, alphas=(0.1, 1.0, 10.0, 100.0, 1000.0)) -> np.ndarray:
-    """Fit ``target ~ context`` per column by ridge regression, alpha chosen by generalized
-    cross-validation, on observed frames only; return the fitted values for every frame.
+def ridge_readout(
+    context: np.ndarray,
+    target: np.ndarray,
+    mask: np.ndarray,
+    alphas: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 1e4, 1e5),
+    min_frames: int = 10,
+) -> np.ndarray:
+    """Ridge regression of each target column on the context (plus an intercept), with its
+    own alpha chosen by generalized cross-validation, on observed frames only; returns the
+    fitted values for every frame (NaN for columns with fewer than `min_frames` observed).
 
-    Used to reconstruct neurons of unknown identity, which have no read-out of their own:
-    the decoder's context is regressed onto the neuron within its own recording.
+    With ``target`` the data, this reads out neurons that have no read-out of their own
+    (unknown identity); with ``target`` the residual of the shared read-out, it estimates
+    this animal's deviation from the identity's shared read-out, shrunk toward none.
 
     context : (T, H); target, mask : (T, M) -> (T, M)
     """
-    T, H = context.shape
+    T = context.shape[0]
     X = np.concatenate([context, np.ones((T, 1))], axis=1).astype(np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
     out = np.full(target.shape, np.nan)
-    for j in range(target.shape[1]):
-        rows = mask[:, j]
-        if rows.sum() < 10:
+    alphas = np.asarray(alphas, dtype=np.float64)
+    full = mask.all(0)
+    groups = [np.flatnonzero(full)] + [np.array([j]) for j in np.flatnonzero(~full)]
+    for cols in groups:
+        if cols.size == 0:
+            continue
+        rows = mask[:, cols[0]]
+        n = int(rows.sum())
+        if n < min_frames:
             continue
         U, s, Vt = np.linalg.svd(X[rows], full_matrices=False)
-        uy = U.T @ target[rows, j]
-        best = None
-        for a in alphas:
-            d = s**2 / (s**2 + a)
-            fitted = U @ (d * uy)
-            resid = target[rows, j] - fitted
-            gcv = (resid @ resid) / max(rows.sum() - d.sum(), 1.0) ** 2
-            if best is None or gcv < best[0]:
-                best = (gcv, a)
-        a = best[1]
-        coef = Vt.T @ ((s / (s**2 + a)) * uy)
-        out[:, j] = X @ coef
+        y = target[rows][:, cols]  # (n, m)
+        uy = U.T @ y  # (r, m)
+        shrink = s[None, :] ** 2 / (s[None, :] ** 2 + alphas[:, None])  # (A, r)
+        # residual sum of squares for each alpha and column, without forming fitted values
+        yy = (y * y).sum(0)  # (m,)
+        rss = yy[None, :] - ((2 * shrink - shrink**2)[:, :, None] * uy[None] ** 2).sum(1)  # (A, m)
+        dof = shrink.sum(1)  # (A,)
+        gcv = rss / np.maximum(n - dof, 1.0)[:, None] ** 2
+        best = np.argmin(gcv, axis=0)  # (m,)
+        for a in np.unique(best):
+            pick = best == a
+            # ridge weights: V diag(s / (s^2 + alpha)) U^T y
+            w = Vt.T @ ((s / (s**2 + alphas[a]))[:, None] * uy[:, pick])  # (H+1, m')
+            out[:, cols[pick]] = X @ w
     return out
