@@ -16,7 +16,9 @@ from ..errors import CeNeuroVAEError
 __all__ = ["main"]
 
 # command name -> (module under ceneurovae.cli, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
