@@ -59,6 +59,7 @@ class TestBehaviorStatistics:
         assert min(rates) > 0.3
 
     def test_reversal_events_mark_backward_movement(self, cohort):
+        during, before = [], []
         for rec in cohort.datasets.values():
             events = np.asarray(rec.events["reversals"])
             assert (events[:, 0] < events[:, 1]).all() and (events[1:, 0] >= events[:-1, 1]).all()
@@ -69,7 +70,12 @@ class TestBehaviorStatistics:
             v = rec.behavior[:, BEHAVIORS.index("velocity")]
             pumping = rec.behavior[:, BEHAVIORS.index("pumping")]
             assert v[inside].mean() < -0.05 < 0.0 < v[~inside].mean()
-            assert pumping[inside].mean() < pumping[~inside].mean()
+            for a, b in events[events[:, 0] >= 5]:
+                during.append(pumping[a:b].mean())
+                before.append(pumping[a - 5:a].mean())
+        # Pumping drops during reversals, compared with the seconds just before each.
+        assert np.mean(during) < 0.9 * np.mean(before)
+        assert (np.asarray(during) < np.asarray(before)).mean() > 0.75
 
     def test_time_step_and_the_gap_between_halves(self, cohort):
         for rec in cohort.datasets.values():

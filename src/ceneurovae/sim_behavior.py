@@ -159,7 +159,7 @@ def _reversals(rng, n, dt, roaming, rate_gain, c: SimConfig):
 def _head_curvature(rng, n, dt, velocity, c: SimConfig) -> np.ndarray:
     """Head swings (a damped AR(2) oscillator) larger when moving, a slow bias, and noise; rad."""
     omega = 2 * np.pi * dt / c.head_swing_period_s
-    r = 0.7  # damping per frame: swings are irregular, as in the real head angle
+    r = 0.55  # damping per frame: swings are irregular, as in the real head angle
     j = np.arange(int(np.ceil(10 / -np.log(r))))
     impulse = r**j * np.sin((j + 1) * omega) / np.sin(omega)
     swing = causal_filter(rng.standard_normal((n + j.size, 1)), impulse)[j.size:, 0]
@@ -173,7 +173,7 @@ def _head_curvature(rng, n, dt, velocity, c: SimConfig) -> np.ndarray:
 def _pumping(rng, n, dt, roaming, reversal, c: SimConfig) -> np.ndarray:
     """Pumping rate in bouts (longer while dwelling), lower while roaming and during reversals; pumps/s."""
     fps = 1.0 / dt
-    bout = alternating(rng, n, 0.8, lambda i: (25.0 if roaming[i] else 60.0) * fps,
+    bout = alternating(rng, n, 0.8, lambda i: (50.0 if roaming[i] else 120.0) * fps,
                         lambda i: c.pumping_off_s * fps)
     level = c.pumping_rate + rng.normal(0, 0.3) - 0.5 * roaming + 0.35 * ou(rng, n, 15 * fps)[:, 0]
     rate = np.where(bout, level, 0.2 + 0.2 * rng.random(n))

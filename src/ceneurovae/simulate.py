@@ -39,7 +39,7 @@ noise:
         \qquad c(t) = 0.7 + 0.6 \min(|v(t)| / 0.1, 1)
 
     h_j &= 2\rho\cos\omega\,h_{j-1} - \rho^2 h_{j-2} + \xi_j,
-        \qquad \rho = 0.7,\ \omega = 2\pi\Delta_a / T_\text{swing}
+        \qquad \rho = 0.55,\ \omega = 2\pi\Delta_a / T_\text{swing}
 
     P(t) &= \Big[\mathrm{EMA}_{2\,s}\Big(\big(\beta(t)\,(p + \delta_a - 0.5\,[m = \text{roam}]
         + 0.35\,\mathrm{OU}_{15\,s}) + (1 - \beta(t))\,U(0.2, 0.4)\big)
@@ -50,7 +50,7 @@ with :math:`t_\text{end}` the end of the last reversal (speed recovers after it)
 :math:`T_\text{swing}` = ``head_swing_period_s`` (:math:`h` are the head swings, larger when
 moving fast), :math:`\eta_a \sim \mathrm{LogNormal}(0, 0.08)`, :math:`p` = ``pumping_rate``,
 :math:`\delta_a \sim \mathcal N(0, 0.3^2)`, and :math:`\beta(t) \in \{0, 1\}` pumping bouts
-(alternating exponential durations: bouts of 60 s dwelling / 25 s roaming, pauses of
+(alternating exponential durations: bouts of 120 s dwelling / 50 s roaming, pauses of
 ``pumping_off_s``). Velocity is in mm/s, head curvature in rad (positive = dorsal),
 pumping in pumps/s.
 
@@ -226,7 +226,7 @@ class SimConfig:
     pumping_rate : float
         Mean pumping rate within a bout while dwelling, pumps/s (0.5 lower while roaming).
     pumping_off_s : float
-        Mean duration of pauses between pumping bouts, s (bouts last 60 s dwelling, 25 s roaming).
+        Mean duration of pauses between pumping bouts, s (bouts last 120 s dwelling, 50 s roaming).
     pumping_missing_fraction : float
         Fraction of animals whose pumping is unmeasured (``behavior_mask`` False; the neurons
         still encode it, as in a real animal).
@@ -272,15 +272,15 @@ class SimConfig:
     dwelling_s: float = 200.0
     speed_roaming: float = 0.07
     speed_dwelling: float = 0.012
-    speed_fluctuation: float = 0.03
+    speed_fluctuation: float = 0.04
     reversals_per_min_roaming: float = 1.5
     reversals_per_min_dwelling: float = 5.0
     reversal_s: float = 3.0
     reversal_speed: float = 0.095
     head_curvature_std: float = 0.5
-    head_swing_period_s: float = 5.0
+    head_swing_period_s: float = 6.0
     pumping_rate: float = 3.4
-    pumping_off_s: float = 20.0
+    pumping_off_s: float = 40.0
     pumping_missing_fraction: float = 0.0
 
     n_internal: int = 4
