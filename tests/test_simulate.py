@@ -5,12 +5,12 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from conftest import run_cli
 
 from ceneurovae.errors import ConfigError, FormatError
 from ceneurovae.identity import atlas
 from ceneurovae.recording import split_segments
 from ceneurovae.simulate import BEHAVIORS, SimConfig, load_truth, save_truth, simulate_cohort
+from conftest import run_cli
 
 SMALL = SimConfig(n_frames=400)
 
@@ -54,7 +54,8 @@ class TestBehaviorStatistics:
         assert pumping.min() >= 0
 
     def test_reversals_a_few_per_minute(self, cohort):
-        rates = [len(r.events["reversals"]) / (r.n_frames * r.dt / 60) for r in cohort.datasets.values()]
+        recs = cohort.datasets.values()
+        rates = [len(r.events["reversals"]) / (r.n_frames * r.dt / 60) for r in recs]
         assert 1.8 < np.mean(rates) < 4.0
         assert min(rates) > 0.3
 
@@ -101,8 +102,8 @@ class TestNeurons:
         for rec in cohort.datasets.values():
             named = [lab for lab in rec.labels if lab]
             assert len(named) == len(set(named)) == rec.n_labeled
-            assert all(vocab[i] == lab for i, lab in zip(rec.identity, rec.labels) if lab)
-            assert all(i == 0 for i, lab in zip(rec.identity, rec.labels) if not lab)
+            assert all(vocab[i] == lab for i, lab in zip(rec.identity, rec.labels, strict=True) if lab)
+            assert all(i == 0 for i, lab in zip(rec.identity, rec.labels, strict=True) if not lab)
             seen.update(named)
         assert set(vocab.names) == seen
 
@@ -111,14 +112,15 @@ class TestNeurons:
         for uid, rec in cohort.datasets.items():
             true = cohort.truth[uid].true_labels
             assert len(true) == rec.n_neurons == len(set(true)) and set(true) <= names
-            assert all(t == lab for t, lab in zip(true, rec.labels) if lab)
+            assert all(t == lab for t, lab in zip(true, rec.labels, strict=True) if lab)
             ident = cohort.truth[uid].true_identity(cohort.vocabulary)
             np.testing.assert_array_equal(ident[rec.identity > 0], rec.identity[rec.identity > 0])
-            assert (ident[rec.identity == 0] > 0).any()  # some unlabeled neurons are known identities
+            # Some unlabeled neurons are identities labeled in other animals.
+            assert (ident[rec.identity == 0] > 0).any()
 
     @pytest.mark.parametrize("cls, sign", [("AVA", -1), ("AIB", -1), ("RIB", 1), ("RME", 1)])
     def test_encodings_shared_by_identity(self, cohort, cls, sign):
-        """Reverse neurons (AVA, AIB) anti-correlate with velocity in every animal, forward ones correlate."""
+        """Reverse neurons (AVA, AIB) anti-correlate with velocity in (nearly) every animal."""
         rs = []
         for uid, rec in cohort.datasets.items():
             true = cohort.truth[uid].true_labels
@@ -200,6 +202,14 @@ class TestGroundTruth:
         with pytest.raises(FormatError, match=r"truth/sim-000/tau.*shape \(3,\)"):
             load_truth(path)
 
+    def test_load_refuses_a_newer_format(self, small, tmp_path):
+        path = tmp_path / "truth.h5"
+        save_truth(path, {"sim-000": small.truth["sim-000"]})
+        with h5py.File(path, "a") as f:
+            f.attrs["format_version"] = 99
+        with pytest.raises(FormatError, match="format_version 99 is newer"):
+            load_truth(path)
+
 
 class TestDeterminism:
     def test_same_seed_same_cohort(self, small):
@@ -225,7 +235,8 @@ class TestDeterminism:
             np.testing.assert_array_equal(got.behavior, rec.behavior)
             np.testing.assert_array_equal(got.timestamps, rec.timestamps)
             assert got.labels == rec.labels
-            np.testing.assert_array_equal(five.truth[uid].internal_part, small.truth[uid].internal_part)
+            np.testing.assert_array_equal(five.truth[uid].internal_part,
+                                          small.truth[uid].internal_part)
 
 
 class TestConfig:
@@ -235,7 +246,8 @@ class TestConfig:
         assert rec.behavior_names == list(BEHAVIORS) and rec.behavior_mask.all()
 
     def test_no_gap_and_missing_pumping(self):
-        sim = simulate_cohort(n_animals=1, seed=3, config=SimConfig(n_frames=300, gap_s=0, pumping_missing_fraction=1))
+        config = SimConfig(n_frames=300, gap_s=0, pumping_missing_fraction=1)
+        sim = simulate_cohort(n_animals=1, seed=3, config=config)
         rec = sim.datasets["sim-000"]
         assert split_segments(rec.timestamps) == [(0, 300)]
         assert not rec.behavior_mask[:, BEHAVIORS.index("pumping")].any()
@@ -254,12 +266,15 @@ class TestConfig:
             SimConfig(**kwargs)
 
     def test_from_dict_refuses_unknown_keys(self):
-        assert SimConfig.from_dict({"n_frames": 500, "noise_fraction": [0.1, 0.2]}).noise_fraction == (0.1, 0.2)
+        config = SimConfig.from_dict({"n_frames": 500, "noise_fraction": [0.1, 0.2]})
+        assert config.noise_fraction == (0.1, 0.2) and config.n_frames == 500
         with pytest.raises(ConfigError, match="nframes"):
             SimConfig.from_dict({"nframes": 500})
 
     @pytest.mark.parametrize("kwargs, match", [
-        ({"n_animals": 0}, "n_animals"), ({"seed": -1}, "seed"), ({"config": {"n_frames": 400}}, "SimConfig"),
+        ({"n_animals": 0}, "n_animals"),
+        ({"seed": -1}, "seed"),
+        ({"config": {"n_frames": 400}}, "SimConfig"),
     ])
     def test_bad_arguments_are_refused(self, kwargs, match):
         with pytest.raises(ConfigError, match=match):

@@ -19,7 +19,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", required=True, metavar="DIR",
                         help="folder to write cohort.h5 and truth.h5 into (created if missing)")
     parser.add_argument("--animals", type=int, default=40, help="number of animals (default: 40)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same cohort (default: 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed; the same seed gives the same cohort (default: 0)")
     parser.add_argument("--frames", type=int, default=None,
                         help="recorded frames per animal (default: 1600, as in Atanas & Kim 2023)")
     parser.set_defaults(func=run)
@@ -50,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     neurons = np.array([r.n_neurons for r in recs])
     labeled = np.array([r.n_labeled for r in recs])
     dts = np.array([r.dt for r in recs])
-    print(f"simulated {len(recs)} animals (seed {args.seed}) in {simulated:.1f} s; written in {total:.1f} s")
-    print(f"  frames   {config.n_frames} per animal, dt {dts.mean():.3f} s ({dts.min():.3f}-{dts.max():.3f})")
+    print(f"simulated {len(recs)} animals (seed {args.seed}) in {simulated:.1f} s; "
+          f"written in {total:.1f} s")
+    print(f"  frames   {config.n_frames} per animal, dt {dts.mean():.3f} s "
+          f"({dts.min():.3f}-{dts.max():.3f})")
     print(f"  neurons  {neurons.min()}-{neurons.max()} per animal (median {np.median(neurons):.0f})")
     print(f"  labeled  {labeled.min()}-{labeled.max()} per animal (mean {labeled.mean():.1f}), "
           f"{len(cohort.vocabulary) - 1} identities")
