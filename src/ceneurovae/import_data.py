@@ -31,4 +31,5 @@ def import_h5(path: str | os.PathLike) -> tuple[dict[str, Recording], Vocabulary
     datasets, vocabulary, divisors = read_cohort(path)
     for rec in datasets.values():
         rec.meta.setdefault("behavior_divisor", divisors)
+        rec.vocabulary = vocabulary
     return datasets, vocabulary

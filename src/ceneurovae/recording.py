@@ -24,6 +24,7 @@ field                     shape / type     meaning
 ``dt``                    float            time step, seconds
 ``events``                dict             named event frames, e.g. {"heat": [391]}
 ``source``                str              where it came from (a path, "simulator", ...)
+``vocabulary``            Vocabulary       what the ``identity`` indices refer to (optional)
 ``meta``                  dict             anything else the reader found worth keeping
 ========================  ===============  ===========================================
 """
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .errors import RecordingError
+from .identity import Vocabulary
 
 __all__ = ["Recording", "split_segments"]
 
@@ -65,6 +67,7 @@ class Recording:
     events: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    vocabulary: Vocabulary | None = None
 
     def __post_init__(self) -> None:
         where = self.source or None
@@ -132,6 +135,11 @@ class Recording:
             if identity.size and (not np.issubdtype(identity.dtype, np.integer) or identity.min() < 0):
                 raise fail("identity must hold non-negative integers (0 = unknown)", "identity")
             self.identity = identity.astype(np.int64, copy=False)
+            if self.vocabulary is not None and self.identity.size and self.identity.max() >= len(self.vocabulary):
+                raise fail(
+                    f"identity {int(self.identity.max())} is beyond the vocabulary ({len(self.vocabulary)} entries)",
+                    "identity",
+                )
             known = self.identity[self.identity > 0]
             values, counts = np.unique(known, return_counts=True)
             if (counts > 1).any():
@@ -206,6 +214,13 @@ class Recording:
         mask = self.mask.copy()
         mask[:, idx] = False
         return self.replace(mask=mask)
+
+    def identity_names(self) -> list[str]:
+        """The vocabulary name of each neuron's identity ("" for unknown), or the raw labels
+        of labeled neurons when the recording carries no vocabulary."""
+        if self.vocabulary is None:
+            return [lab if i > 0 else "" for i, lab in zip(self.identity, self.labels)]
+        return [self.vocabulary[i] if i > 0 else "" for i in self.identity]
 
     def select_behaviors(self, names: list[str]) -> Recording:
         """A copy holding only the named behavior columns, in that order."""

@@ -243,6 +243,7 @@ def _read_open_cohort(f: h5py.File, path: str):
             events=events,
             source=f"{path}:{key}",
             meta=meta,
+            vocabulary=vocabulary,
         )
 
     if physical != "physical":

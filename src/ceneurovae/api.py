@@ -1,0 +1,468 @@
+"""The front door: ``ceneurovae.fit(datasets)`` returns a `Trained` model; ``ceneurovae.load(path)`` reads one.
+
+::
+
+    import ceneurovae
+    trained = ceneurovae.fit(datasets)          # defaults: sensible epochs, early stopping
+    trained.reconstruct(rec)                    # (T, N) denoised, in the units of rec.traces
+    trained.impute(rec, hide=[3, 7])            # (T, N), neurons 3 and 7 withheld from the encoder
+    trained.from_behavior(rec)                  # (T, N) predicted from behavior alone
+    trained.latents(rec)                        # (T, Z)
+    trained.generate(behavior, ["AVAL", "RIML"])  # (T, 2) for any behavior trajectory
+    trained.save("model.pt"); trained = ceneurovae.load("model.pt")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import Config, load_config
+from .data import build_loaders
+from .distributed import is_distributed, is_main_process, world_size
+from .errors import CheckpointError, ConfigError, DataError, DataWarning
+from .identity import Vocabulary, canonical_label
+from .inference import ridge_readout, run_recording
+from .model import NeuroBehaviorVAE, VAEConfig
+from .normalize import BehaviorScaler, zscore
+from .optimizer import build_optimizer, build_scheduler
+from .recording import Recording
+from .train import EpochRecord, fit_model, unwrap
+
+__all__ = ["fit", "load", "Trained", "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
+
+DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
+
+
+def select_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"``: CUDA if available, then Apple MPS, then CPU; otherwise the device named."""
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"device {device!r} is not a device name ({err})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but CUDA is not available on this machine")
+    return dev
+
+
+def _recordings(datasets: Mapping[str, Recording] | Sequence[Recording]) -> list[Recording]:
+    recs = list(datasets.values()) if isinstance(datasets, Mapping) else list(datasets)
+    if not recs:
+        raise ConfigError("no recordings given")
+    for r in recs:
+        if not isinstance(r, Recording):
+            raise ConfigError(f"expected Recording objects, got {type(r).__name__}")
+    return recs
+
+
+def common_vocabulary(recs: Sequence[Recording]) -> tuple[Vocabulary, list[Recording]]:
+    """One vocabulary for all recordings, and the recordings re-indexed into it.
+
+    Recordings that share a vocabulary keep it. Otherwise the vocabulary is built from the
+    identity names of all recordings (canonical C. elegans names where they apply).
+    """
+    vocabs = {id(r.vocabulary): r.vocabulary for r in recs}
+    if None not in vocabs.values():
+        distinct = list({tuple(v): v for v in vocabs.values()}.values())
+        if len(distinct) == 1:
+            return distinct[0], list(recs)
+    names_per_rec = [_identity_names(r) for r in recs]
+    vocab = Vocabulary.from_names(n for names in names_per_rec for n in names)
+    out = [r.replace(identity=vocab.encode(names), vocabulary=vocab) for r, names in zip(recs, names_per_rec)]
+    return vocab, out
+
+
+def _identity_names(rec: Recording) -> list[str]:
+    if rec.vocabulary is not None:
+        return rec.identity_names()
+    # No vocabulary: the raw labels name the identities (canonical spelling for atlas names).
+    names = []
+    for lab in rec.labels:
+        c = canonical_label(lab) if lab else None
+        names.append("" if c is None or c.uncertain else (c.name if c.in_atlas else lab.strip()))
+    return names
+
+
+def _default_behaviors(recs: Sequence[Recording]) -> list[str]:
+    shared = set(recs[0].behavior_names).intersection(*(r.behavior_names for r in recs[1:]))
+    chosen = [b for b in DEFAULT_BEHAVIORS if b in shared]
+    if chosen:
+        return chosen
+    names = [b for b in recs[0].behavior_names if b in shared]
+    if not names:
+        raise DataError("the recordings share no behavior; name the behaviors with data.behaviors", key="behavior")
+    return names
+
+
+class Trained:
+    """A trained model with everything needed to use it on new recordings.
+
+    Attributes
+    ----------
+    model : NeuroBehaviorVAE
+    config : Config
+    vocabulary : Vocabulary
+    scaler : BehaviorScaler
+    history : list of EpochRecord
+    train_uids, val_uids : list of str
+    """
+
+    def __init__(
+        self,
+        model: NeuroBehaviorVAE,
+        config: Config,
+        vocabulary: Vocabulary,
+        scaler: BehaviorScaler,
+        history: Sequence[EpochRecord] = (),
+        train_uids: Sequence[str] = (),
+        val_uids: Sequence[str] = (),
+    ):
+        self.model = unwrap(model)
+        self.config = config
+        self.vocabulary = vocabulary
+        self.scaler = scaler
+        self.history = list(history)
+        self.train_uids = list(train_uids)
+        self.val_uids = list(val_uids)
+
+    def __repr__(self) -> str:
+        c = self.model.cfg
+        return (
+            f"Trained({c.latent} latent Z={c.latent_dim}, {c.encoder} encoder H={c.hidden_dim}, "
+            f"{len(self.vocabulary) - 1} identities, behaviors={list(self.scaler.names)}, "
+            f"{len(self.history)} epochs)"
+        )
+
+    @property
+    def behavior_names(self) -> list[str]:
+        return list(self.scaler.names)
+
+    @property
+    def window_T(self) -> int:
+        return self.config.data.window_T
+
+    # -- preparing inputs ------------------------------------------------------------------
+    def _prepare(self, rec: Recording) -> Recording:
+        """The recording with identities in the model's vocabulary; checks its behaviors."""
+        if not isinstance(rec, Recording):
+            raise ConfigError(f"expected a Recording, got {type(rec).__name__}")
+        missing = [b for b in self.behavior_names if b not in rec.behavior_names]
+        if missing:
+            raise DataError(
+                f"recording {rec.uid!r} lacks behavior {missing}; the model was trained on {self.behavior_names}",
+                path=rec.source or None,
+                key="behavior",
+            )
+        if rec.vocabulary is not None and rec.vocabulary == self.vocabulary:
+            return rec
+        names = _identity_names(rec)
+        identity = self.vocabulary.encode(names)
+        lost = sorted({n for n, i in zip(names, identity) if n and i == 0})
+        if lost:
+            warnings.warn(
+                f"recording {rec.uid!r}: identities {lost} are not in the model's vocabulary and are "
+                "treated as unknown",
+                DataWarning,
+                stacklevel=3,
+            )
+        return rec.replace(identity=identity, vocabulary=self.vocabulary)
+
+    def _run(self, rec: Recording, **kw):
+        return run_recording(self.model, rec, self.scaler, window_T=self.window_T,
+                             respect_gaps=self.config.data.respect_gaps, **kw)
+
+    @staticmethod
+    def _to_units(z: np.ndarray, rec: Recording) -> np.ndarray:
+        _, mean, std = zscore(rec.traces, rec.mask)
+        return (z * std + mean).astype(np.float32)
+
+    # -- the public uses -------------------------------------------------------------------
+    def reconstruct(self, rec: Recording) -> np.ndarray:
+        """Denoised activity of every neuron, (T, N), in the units of ``rec.traces``.
+
+        Labeled neurons come from the decoder's read-out of their identity. Neurons of
+        unknown identity have no read-out: they are reconstructed by a ridge regression of
+        the decoder's context onto their observed frames (alpha by generalized
+        cross-validation).
+        """
+        rec = self._prepare(rec)
+        out = self._run(rec, return_context=True)
+        pred = out.pred
+        unknown = np.flatnonzero(rec.identity == 0)
+        if unknown.size:
+            z, _, _ = zscore(rec.traces, rec.mask)
+            pred[:, unknown] = ridge_readout(out.context, z[:, unknown], rec.mask[:, unknown])
+        return self._to_units(pred, rec)
+
+    def impute(self, rec: Recording, hide: Sequence[int] | np.ndarray = ()) -> np.ndarray:
+        """Predict every neuron with the neurons at indices `hide` withheld from the encoder.
+
+        Returns (T, N) in the units of ``rec.traces``: the hidden neurons' values are
+        predicted from the other neurons and the behavior only. Neurons of unknown identity
+        get NaN (nothing can predict an unidentified neuron that is not seen).
+        """
+        rec = self._prepare(rec)
+        hide = np.asarray(hide, dtype=np.int64).reshape(-1)
+        if hide.size and (hide.min() < 0 or hide.max() >= rec.n_neurons):
+            raise ConfigError(f"hide indices must be in [0, {rec.n_neurons}) for recording {rec.uid!r}, got {hide.tolist()}")
+        out = self._run(rec, hide=hide)
+        return self._to_units(out.pred, rec)
+
+    def from_behavior(self, rec: Recording) -> np.ndarray:
+        """Activity predicted from behavior alone (latent at the prior mean), (T, N) in rec's units; NaN for unknown identities."""
+        rec = self._prepare(rec)
+        return self._to_units(self._run(rec, from_prior=True).pred, rec)
+
+    def latents(self, rec: Recording) -> np.ndarray:
+        """Posterior mean latent per frame, (T, Z) (constant within a window for window latents, then stitched)."""
+        return self._run(self._prepare(rec)).latent
+
+    def impute_identities(
+        self, rec: Recording, identities: Sequence[str] | None = None, hide: Sequence[int] | np.ndarray = ()
+    ) -> tuple[np.ndarray, list[str]]:
+        """Predict identities (default: every identity of the vocabulary) in this animal.
+
+        Returns ``(values (T, K) in z-scored units, names (K,))``: neurons the animal did not
+        record, or did not label, are predicted from what it did record and its behavior.
+        """
+        rec = self._prepare(rec)
+        names = self.vocabulary.names if identities is None else list(identities)
+        ids = self._identity_indices(names)
+        out = self._run(rec, identities=ids, hide=np.asarray(hide, dtype=np.int64))
+        return out.pred_identities, names
+
+    def generate(
+        self,
+        behavior: np.ndarray,
+        identities: Sequence[str | int] | None = None,
+        *,
+        dt: float | None = None,
+        behavior_mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Activity for an arbitrary behavior trajectory, latent at the prior mean.
+
+        Parameters
+        ----------
+        behavior : (T, D) array in physical units, columns in the order of `behavior_names`
+        identities : names or vocabulary indices (default: every identity)
+        dt : seconds per frame (default: the model's)
+
+        Returns
+        -------
+        (T, K) predicted activity in z-scored units.
+        """
+        behavior = np.asarray(behavior, dtype=np.float32)
+        if behavior.ndim == 1 and len(self.behavior_names) == 1:
+            behavior = behavior[:, None]
+        if behavior.ndim != 2 or behavior.shape[1] != len(self.behavior_names):
+            raise ConfigError(
+                f"behavior must be (T, {len(self.behavior_names)}) with columns {self.behavior_names}, got shape {behavior.shape}"
+            )
+        names = self.vocabulary.names if identities is None else list(identities)
+        ids = self._identity_indices(names)
+        T = behavior.shape[0]
+        rec = Recording(
+            uid="generated", traces=np.zeros((T, 0), np.float32), behavior=behavior,
+            behavior_names=self.behavior_names, behavior_mask=behavior_mask,
+            dt=dt or self.model.cfg.dt, vocabulary=self.vocabulary,
+        )
+        return self._run(rec, from_prior=True, identities=ids).pred_identities
+
+    def _identity_indices(self, identities: Sequence[str | int]) -> np.ndarray:
+        out = []
+        for ident in identities:
+            if isinstance(ident, (int, np.integer)):
+                if not 0 < ident < len(self.vocabulary):
+                    raise ConfigError(f"identity index {ident} is outside 1..{len(self.vocabulary) - 1}")
+                out.append(int(ident))
+            else:
+                name = canonical_label(ident).name if canonical_label(ident).in_atlas else str(ident)
+                if name not in self.vocabulary:
+                    raise ConfigError(f"identity {ident!r} is not in the model's vocabulary ({len(self.vocabulary) - 1} identities)")
+                out.append(self.vocabulary.index(name))
+        return np.asarray(out, dtype=np.int64)
+
+    # -- persistence -----------------------------------------------------------------------
+    def payload(self) -> dict[str, Any]:
+        from . import __version__
+
+        return {
+            "package_version": __version__,
+            "model_config": self.model.cfg.to_dict(),
+            "model_state": self.model.state_dict(),
+            "vocabulary": self.vocabulary.to_list(),
+            "behavior_scaler": self.scaler.to_dict(),
+            "config": self.config.to_dict(),
+            "history": [h._asdict() for h in self.history],
+            "train_uids": self.train_uids,
+            "val_uids": self.val_uids,
+        }
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the model, its config, vocabulary and scaler to one checkpoint file."""
+        save_checkpoint(path, self.payload())
+
+    def to(self, device) -> Trained:
+        self.model.to(select_device(device))
+        return self
+
+
+def _trained_from_payload(payload: dict[str, Any], device: torch.device, source: str) -> Trained:
+    try:
+        model_cfg = VAEConfig.from_dict(payload["model_config"])
+        config = Config.from_dict(payload.get("config") or {"model": payload["model_config"]}, source=source)
+        config.model = model_cfg
+        vocabulary = Vocabulary(payload["vocabulary"])
+        scaler = BehaviorScaler.from_dict(payload["behavior_scaler"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {source} is incomplete or inconsistent ({type(err).__name__}: {err})") from None
+    model = NeuroBehaviorVAE(model_cfg)
+    try:
+        model.load_state_dict(payload["model_state"])
+    except RuntimeError as err:
+        raise CheckpointError(f"checkpoint {source}: weights do not fit the stored config ({err})") from None
+    model.to(device).eval()
+    history = [EpochRecord(**h) for h in payload.get("history", [])]
+    return Trained(model, config, vocabulary, scaler, history, payload.get("train_uids", ()), payload.get("val_uids", ()))
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
+    """Load a model saved by `Trained.save` or a run folder's ``best.pt`` / ``last.pt``.
+
+    Only plain data is read (weights-only loading): a file holding code is refused.
+    A folder is accepted and means its ``best.pt``.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, "best.pt")
+    dev = select_device(device)
+    payload = load_checkpoint(path, map_location=dev)
+    return _trained_from_payload(payload, dev, path)
+
+
+def fit(
+    datasets: Mapping[str, Recording] | Sequence[Recording],
+    config: Config | str | os.PathLike | dict | None = None,
+    val_uids: Sequence[str] | None = None,
+    seed: int | None = None,
+    *,
+    run_dir: str | os.PathLike | None = None,
+    device: str | torch.device = "auto",
+    quiet: bool | None = None,
+    resume: str | os.PathLike | None = None,
+) -> Trained:
+    """Train a model on recordings of many animals.
+
+    Parameters
+    ----------
+    datasets : dict uid -> Recording, or a list of recordings
+    config : Config, a YAML path, a dict of sections, or a dict of dotted overrides
+        (``{"model.latent_dim": 8}``); None for the defaults.
+    val_uids : animals held out for early stopping (default: a seeded 20% of them)
+    seed : overrides ``config.train.seed`` (default 0)
+    run_dir : optional folder for checkpoints (best.pt, last.pt), metrics.csv, config.yaml, summary.json
+    device : "auto" (CUDA, then MPS, then CPU) or a device name
+    quiet : no progress bar (default: ``config.train.quiet``)
+    resume : a ``last.pt`` to continue from
+
+    Returns
+    -------
+    Trained
+    """
+    t0 = time.perf_counter()
+    cfg = load_config(config)
+    if seed is not None:
+        cfg.train.seed = int(seed)
+    if quiet is not None:
+        cfg.train.quiet = bool(quiet)
+    recs = _recordings(datasets)
+    vocab, recs = common_vocabulary(recs)
+    behaviors = list(cfg.data.behaviors) if cfg.data.behaviors else _default_behaviors(recs)
+    cfg.data.behaviors = behaviors
+    cfg.model.n_identities = len(vocab)
+    cfg.model.behavior_dim = len(behaviors)
+    cfg.model.dt = float(np.median([r.dt for r in recs]))
+    cfg.model.validate()
+    dev = select_device(device)
+
+    torch.manual_seed(cfg.train.seed)
+    if is_distributed() and cfg.train.batch_size % world_size():
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} must be a multiple of the {world_size()} processes")
+    loader_train, loader_val, train_uids, val_uids = build_loaders(
+        recs,
+        window_T=cfg.data.window_T,
+        stride=cfg.data.stride,
+        batch_size=cfg.train.batch_size // world_size(),
+        num_workers=cfg.data.num_workers,
+        val_uids=val_uids,
+        val_fraction=cfg.data.val_fraction,
+        seed=cfg.train.seed,
+        behaviors=behaviors,
+        scaler=cfg.data.scaler,
+        history=cfg.model.behavior_history,
+        respect_gaps=cfg.data.respect_gaps,
+        pin_memory=dev.type == "cuda",
+        distributed=is_distributed(),
+    )
+    scaler = loader_train.dataset.scaler
+    model = NeuroBehaviorVAE(cfg.model).to(dev)
+    step_model: torch.nn.Module = model
+    if is_distributed():
+        step_model = torch.nn.parallel.DistributedDataParallel(
+            model,
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            # log_sigma takes no part in the MSE and Huber losses
+            find_unused_parameters=cfg.model.recon_loss != "gaussian",
+        )
+    optim = build_optimizer(model, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    sched_seq, sched_plat, cosine_done = build_scheduler(
+        optim, total_epochs=cfg.train.epochs, warmup_epochs=cfg.train.warmup_epochs,
+        min_lr_ratio=cfg.train.min_lr_ratio, use_plateau=cfg.train.use_plateau,
+        cosine_portion=cfg.train.cosine_portion,
+    )
+    extra = {
+        "vocabulary": vocab.to_list(),
+        "behavior_scaler": scaler.to_dict(),
+        "config": cfg.to_dict(),
+        "train_uids": train_uids,
+        "val_uids": val_uids,
+    }
+    if run_dir is not None and is_main_process():
+        os.makedirs(run_dir, exist_ok=True)
+        cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
+    history, _ = fit_model(
+        step_model, loader_train, loader_val, cfg.train.epochs, optim, sched_seq, sched_plat, cosine_done, dev,
+        config=cfg.train, run_dir=run_dir, resume=resume, checkpoint_extra=extra,
+    )
+    trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
+    if run_dir is not None and is_main_process():
+        best = min(history, key=lambda h: h.val) if history else None
+        summary = {
+            "epochs_run": len(history),
+            "best_epoch": None if best is None else best.epoch,
+            "best_val_loss": None if best is None else best.val,
+            "final_train_loss": history[-1].train if history else None,
+            "seconds": time.perf_counter() - t0,
+            "train_uids": train_uids,
+            "val_uids": val_uids,
+            "n_identities": len(vocab),
+            "behaviors": behaviors,
+            "device": str(dev),
+        }
+        with open(os.path.join(run_dir, "summary.json"), "w") as fh:
+            json.dump(summary, fh, indent=2)
+    return trained

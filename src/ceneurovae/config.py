@@ -1,0 +1,210 @@
+"""The run configuration: ``data``, ``model`` and ``train`` sections, from YAML or code.
+
+The YAML file mirrors the dataclasses field for field::
+
+    data:
+      window_T: 100
+    model:
+      latent_dim: 16
+    train:
+      epochs: 40
+
+Unknown keys and values of the wrong type are errors naming the key. Overrides from the
+command line use dotted keys: ``--set model.latent_dim=16 train.lr=0.001``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .model.config import VAEConfig
+from .train import TrainConfig
+
+__all__ = ["DataConfig", "Config", "load_config"]
+
+
+@dataclass
+class DataConfig:
+    """Which recordings, and how they become training windows."""
+
+    path: list[str] | None = None
+    """Files or folders to read with `import_h5` (the command line's ``--data``)."""
+    window_T: int = 100
+    """Window length, frames."""
+    stride: int = 50
+    """Step between training windows, frames."""
+    val_fraction: float = 0.2
+    """Fraction of animals held out for validation (early stopping), when no val_uids are given."""
+    behaviors: list[str] | None = None
+    """Behaviors to condition on; None: velocity, head curvature and pumping where present, else all."""
+    scaler: str = "auto"
+    """Behavior normalization: ``auto`` (lab constants, else training-animal std), ``lab`` or ``fit``."""
+    respect_gaps: bool = True
+    """Keep windows inside contiguous stretches of each recording."""
+    num_workers: int = 0
+    """DataLoader worker processes."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        def need(ok: bool, name: str, message: str) -> None:
+            if not ok:
+                raise ConfigError(f"data.{name} = {getattr(self, name)!r}: {message}")
+
+        need(isinstance(self.window_T, int) and self.window_T >= 1, "window_T", "must be a positive integer")
+        need(isinstance(self.stride, int) and self.stride >= 1, "stride", "must be a positive integer")
+        need(0 <= self.val_fraction < 1, "val_fraction", "must be in [0, 1)")
+        need(self.scaler in ("auto", "lab", "fit"), "scaler", "choose auto, lab or fit")
+        need(self.num_workers >= 0, "num_workers", "must be >= 0")
+        need(self.behaviors is None or len(self.behaviors) > 0, "behaviors", "name at least one behavior, or leave it null")
+
+
+_SECTIONS = {"data": DataConfig, "model": VAEConfig, "train": TrainConfig}
+
+
+@dataclass
+class Config:
+    """A whole run: data, model and training settings."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: VAEConfig = field(default_factory=VAEConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {"data": dataclasses.asdict(self.data), "model": self.model.to_dict(), "train": self.train.to_dict()}
+
+    def to_yaml(self, path: str | os.PathLike | None = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None, *, source: str = "config") -> Config:
+        """Build from nested dicts; unknown sections or keys and mistyped values are errors."""
+        d = d or {}
+        if not isinstance(d, dict):
+            raise ConfigError(f"{source}: expected a mapping with sections {sorted(_SECTIONS)}, got {type(d).__name__}")
+        unknown = sorted(set(d) - set(_SECTIONS))
+        if unknown:
+            raise ConfigError(f"{source}: unknown section(s) {unknown}; sections are {sorted(_SECTIONS)}")
+        parts = {}
+        for name, klass in _SECTIONS.items():
+            section = d.get(name) or {}
+            if not isinstance(section, dict):
+                raise ConfigError(f"{source}: section {name!r} must be a mapping, got {section!r}")
+            parts[name] = _build(klass, section, f"{source}: {name}")
+        return cls(**parts)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> Config:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = yaml.safe_load(fh)
+        except OSError as err:
+            raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+        return cls.from_dict(d, source=str(path))
+
+    def with_overrides(self, overrides: list[str] | dict[str, Any]) -> Config:
+        """A copy with dotted-key overrides applied: ``["model.latent_dim=16"]`` or ``{"model.latent_dim": 16}``."""
+        d = self.to_dict()
+        items = overrides.items() if isinstance(overrides, dict) else (_split(o) for o in overrides)
+        for key, value in items:
+            section, _, name = key.partition(".")
+            if section not in _SECTIONS or not name:
+                raise ConfigError(f"override {key!r}: use section.key with a section among {sorted(_SECTIONS)}")
+            d[section][name] = value
+        return Config.from_dict(d, source="overrides")
+
+
+def _split(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _build(klass, values: dict[str, Any], where: str):
+    hints = typing.get_type_hints(klass)
+    names = {f.name for f in fields(klass)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(names)}")
+    checked = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
+    try:
+        return klass(**checked)
+    except TypeError as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check `value` against the annotation `hint`; convert lists to tuples and ints to floats."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} fits none of {hint}")
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif origin in (tuple, list):
+        if isinstance(value, (list, tuple)):
+            inner = args[0] if args else Any
+            items = [_coerce(v, inner, where) for v in value]
+            return tuple(items) if origin is tuple else items
+    elif origin is dict or hint is dict:
+        if isinstance(value, dict):
+            return value
+    else:
+        return value
+    name = getattr(hint, "__name__", str(hint))
+    raise ConfigError(f"{where} = {value!r}: expected {name}, got {type(value).__name__}")
+
+
+def load_config(config: Config | str | os.PathLike | dict | None) -> Config:
+    """A `Config` from a Config, a YAML path, a dict of sections, a dict of dotted overrides, or None."""
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return Config.from_yaml(config)
+    if isinstance(config, dict):
+        if config and all("." in k for k in config):
+            return Config().with_overrides(config)
+        return Config.from_dict(config)
+    raise ConfigError(f"config must be a Config, a YAML path or a dict, got {type(config).__name__}")

@@ -1,0 +1,397 @@
+"""From recordings to batches: normalization, windows, padding, the animal split, loaders.
+
+A `Batch` holds B windows of T frames from possibly different animals with different
+neuron counts; neurons are padded to the largest N in the batch (identity 0, mask False)
+and short windows are padded in time (``pad`` True, mask False). Padding never reaches a
+loss, a pooling or a normalization: every consumer goes through the masks.
+
+==================== ============== =================================================
+field                shape          meaning
+==================== ============== =================================================
+x                    (B, T, N)      z-scored traces (0 where not observed)
+mask                 (B, T, N) bool observed entries
+behavior             (B, T, D)      normalized behavior
+behavior_mask        (B, T, D) bool known behavior entries
+behavior_past        (B, P, D)      the P frames of behavior before each window
+behavior_past_mask   (B, P, D) bool known entries of that history
+identity             (B, N) int64   identity per neuron, 0 = unknown or padding
+pad                  (B, T) bool    True for frames past the end of a recording
+animal               (B,) int64     index of the recording in the dataset
+start                (B,) int64     first frame of the window in its recording
+==================== ============== =================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .errors import ConfigError, DataError, DataWarning
+from .normalize import LAB_DIVISORS, BehaviorScaler, zscore
+from .recording import Recording, split_segments
+
+__all__ = [
+    "Batch",
+    "WindowDataset",
+    "EpochSampler",
+    "build_loaders",
+    "collate_windows",
+    "split_animals",
+    "resolve_scaler",
+]
+
+
+@dataclass
+class Batch:
+    """A batch of windows; see the module docstring for shapes."""
+
+    x: torch.Tensor
+    mask: torch.Tensor
+    behavior: torch.Tensor
+    behavior_mask: torch.Tensor
+    behavior_past: torch.Tensor
+    behavior_past_mask: torch.Tensor
+    identity: torch.Tensor
+    pad: torch.Tensor
+    animal: torch.Tensor
+    start: torch.Tensor
+
+    def to(self, device, non_blocking: bool = False) -> Batch:
+        return Batch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in dataclasses.fields(self)})
+
+    def pin_memory(self) -> Batch:
+        return Batch(**{f.name: getattr(self, f.name).pin_memory() for f in dataclasses.fields(self)})
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def model_inputs(self) -> dict[str, torch.Tensor]:
+        """Keyword arguments for `NeuroBehaviorVAE.forward` (after x, mask, behavior, identity)."""
+        return {
+            "behavior_mask": self.behavior_mask,
+            "behavior_past": self.behavior_past,
+            "behavior_past_mask": self.behavior_past_mask,
+            "pad": self.pad,
+        }
+
+
+@dataclass
+class _Prepared:
+    """One recording in model units, as tensors, ready to be sliced into windows."""
+
+    x: torch.Tensor  # (T, N)
+    mask: torch.Tensor  # (T, N)
+    behavior: torch.Tensor  # (T, D)
+    behavior_mask: torch.Tensor  # (T, D)
+    identity: torch.Tensor  # (N,)
+
+
+def prepare(rec: Recording, scaler: BehaviorScaler) -> _Prepared:
+    """Z-score the traces and scale the behavior of one recording."""
+    missing = [n for n in scaler.names if n not in rec.behavior_names]
+    if missing:
+        raise DataError(
+            f"recording {rec.uid!r} has no behavior {missing} (it has {rec.behavior_names})",
+            path=rec.source or None,
+            key="behavior",
+        )
+    rec = rec.select_behaviors(list(scaler.names))
+    z, _, _ = zscore(rec.traces, rec.mask)
+    return _Prepared(
+        x=torch.from_numpy(z),
+        mask=torch.from_numpy(np.ascontiguousarray(rec.mask)),
+        behavior=torch.from_numpy(scaler.transform(rec.behavior)),
+        behavior_mask=torch.from_numpy(np.ascontiguousarray(rec.behavior_mask)),
+        identity=torch.from_numpy(rec.identity.copy()),
+    )
+
+
+def window_starts(length: int, window_T: int, stride: int) -> list[int]:
+    """Starts of windows covering ``range(length)``: every `stride` frames, plus one flush with the end."""
+    if length <= window_T:
+        return [0]
+    starts = list(range(0, length - window_T + 1, stride))
+    if starts[-1] + window_T < length:
+        starts.append(length - window_T)
+    return starts
+
+
+class WindowDataset(Dataset):
+    """Windows of `window_T` frames from a list of recordings, in model units.
+
+    Parameters
+    ----------
+    recordings : sequence of Recording
+    window_T, stride : int
+        Window length and step between window starts, in frames.
+    scaler : BehaviorScaler
+        Which behaviors to use and how to scale them.
+    history : int
+        Frames of behavior before each window to include (``behavior_past``).
+    respect_gaps : bool
+        Keep windows (and their behavior history) inside the contiguous stretches of each
+        recording, split where a time step exceeds 3x the median (the join of two halves).
+    """
+
+    def __init__(
+        self,
+        recordings: Sequence[Recording],
+        window_T: int,
+        stride: int,
+        scaler: BehaviorScaler,
+        history: int = 100,
+        respect_gaps: bool = True,
+    ):
+        self.recordings = list(recordings)
+        self.window_T = int(window_T)
+        self.stride = int(stride)
+        self.scaler = scaler
+        self.history = int(history)
+        self.prepared = [prepare(r, scaler) for r in self.recordings]
+        self.windows: list[tuple[int, int, int, int]] = []  # (recording, start, stop, segment start)
+        for i, rec in enumerate(self.recordings):
+            segments = split_segments(rec.timestamps) if respect_gaps else [(0, rec.n_frames)]
+            for a, b in segments:
+                for s in window_starts(b - a, self.window_T, self.stride):
+                    self.windows.append((i, a + s, min(a + s + self.window_T, b), a))
+
+    @property
+    def behavior_names(self) -> list[str]:
+        return list(self.scaler.names)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, k: int):
+        i, start, stop, seg_start = self.windows[k]
+        p = self.prepared[i]
+        T, D, P = self.window_T, p.behavior.shape[1], self.history
+        n = stop - start
+        x = p.x[start:stop]
+        mask = p.mask[start:stop]
+        b = p.behavior[start:stop]
+        bm = p.behavior_mask[start:stop]
+        if n < T:  # pad the end of a short recording or segment
+            x = torch.cat([x, x.new_zeros(T - n, x.shape[1])])
+            mask = torch.cat([mask, mask.new_zeros(T - n, mask.shape[1])])
+            b = torch.cat([b, b.new_zeros(T - n, D)])
+            bm = torch.cat([bm, bm.new_zeros(T - n, D)])
+        lo = max(seg_start, start - P)
+        past = p.behavior[lo:start]
+        past_mask = p.behavior_mask[lo:start]
+        if past.shape[0] < P:  # nothing known before the recording (or segment) began
+            past = torch.cat([past.new_zeros(P - past.shape[0], D), past])
+            past_mask = torch.cat([past_mask.new_zeros(P - past_mask.shape[0], D), past_mask])
+        pad = torch.arange(T) >= n
+        return x, mask, b, bm, past, past_mask, p.identity, pad, i, start
+
+
+def collate_windows(items) -> Batch:
+    """Stack windows into a `Batch`, padding neurons to the largest N (identity 0, mask False)."""
+    N = max(it[0].shape[1] for it in items)
+    B, T = len(items), items[0][0].shape[0]
+    x = torch.zeros(B, T, N)
+    mask = torch.zeros(B, T, N, dtype=torch.bool)
+    identity = torch.zeros(B, N, dtype=torch.int64)
+    for j, it in enumerate(items):
+        n = it[0].shape[1]
+        x[j, :, :n] = it[0]
+        mask[j, :, :n] = it[1]
+        identity[j, :n] = it[6]
+    return Batch(
+        x=x,
+        mask=mask,
+        behavior=torch.stack([it[2] for it in items]),
+        behavior_mask=torch.stack([it[3] for it in items]),
+        behavior_past=torch.stack([it[4] for it in items]),
+        behavior_past_mask=torch.stack([it[5] for it in items]),
+        identity=identity,
+        pad=torch.stack([it[7] for it in items]),
+        animal=torch.tensor([it[8] for it in items], dtype=torch.int64),
+        start=torch.tensor([it[9] for it in items], dtype=torch.int64),
+    )
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffled order that depends only on (seed, epoch), so a resumed run sees the same batches.
+
+    Call `set_epoch` before each epoch (`fit_model` does). With ``shuffle=False`` the order
+    is the dataset's.
+    """
+
+    def __init__(self, n: int, seed: int = 0, shuffle: bool = True):
+        self.n, self.seed, self.shuffle, self.epoch = int(n), int(seed), bool(shuffle), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        if not self.shuffle:
+            return iter(range(self.n))
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def split_animals(uids: Sequence[str], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Split animals (not windows) into training and validation, reproducibly.
+
+    At least one animal is held out when there are two or more; with a single animal
+    there is no validation set.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    uids = sorted(uids)
+    n_val = 0 if len(uids) < 2 or val_fraction == 0 else max(1, int(round(val_fraction * len(uids))))
+    order = np.random.default_rng(seed).permutation(len(uids))
+    val = sorted(uids[i] for i in order[:n_val])
+    return [u for u in uids if u not in set(val)], val
+
+
+def resolve_scaler(
+    recordings: Sequence[Recording], behaviors: Sequence[str] | None = None, scaler: str | BehaviorScaler = "auto"
+) -> BehaviorScaler:
+    """The behavior scaler for training on `recordings`.
+
+    ``"auto"``: the lab's constants where they exist (velocity, head curvature, pumping),
+    otherwise the standard deviation over `recordings`; ``"lab"``; ``"fit"`` (standard
+    deviations of `recordings`); or a ready `BehaviorScaler`.
+    """
+    if isinstance(scaler, BehaviorScaler):
+        return scaler
+    recordings = list(recordings)
+    if behaviors is None:
+        behaviors = recordings[0].behavior_names
+        for rec in recordings:
+            if rec.behavior_names != list(behaviors):
+                raise DataError(
+                    f"recordings have different behaviors: {recordings[0].uid!r} has {list(behaviors)}, "
+                    f"{rec.uid!r} has {rec.behavior_names}; pass behaviors=[...] to choose",
+                    key="behavior",
+                )
+    behaviors = list(behaviors)
+    for rec in recordings:
+        missing = [n for n in behaviors if n not in rec.behavior_names]
+        if missing:
+            raise DataError(
+                f"recording {rec.uid!r} has no behavior {missing} (it has {rec.behavior_names})",
+                path=rec.source or None,
+                key="behavior",
+            )
+    if scaler == "lab":
+        return BehaviorScaler.lab(behaviors)
+    if scaler == "fit":
+        return BehaviorScaler.fit(recordings, behaviors)
+    if scaler == "auto":
+        fitted = BehaviorScaler.fit(recordings, behaviors)
+        return BehaviorScaler(
+            tuple(behaviors),
+            tuple(LAB_DIVISORS.get(n, d) for n, d in zip(behaviors, fitted.divisor)),
+        )
+    raise ConfigError(f"scaler must be 'auto', 'lab', 'fit' or a BehaviorScaler, got {scaler!r}")
+
+
+def build_loaders(
+    datasets: Mapping[str, Recording] | Sequence[Recording],
+    window_T: int = 100,
+    stride: int = 50,
+    batch_size: int = 32,
+    num_workers: int = 0,
+    *,
+    val_uids: Sequence[str] | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    behaviors: Sequence[str] | None = None,
+    scaler: str | BehaviorScaler = "auto",
+    history: int = 100,
+    respect_gaps: bool = True,
+    pin_memory: bool = False,
+    distributed: bool = False,
+) -> tuple[DataLoader, DataLoader | None, list[str], list[str]]:
+    """Training and validation loaders over windows, split by animal.
+
+    Parameters
+    ----------
+    datasets : dict uid -> Recording (as returned by `import_h5`), or a list of recordings
+    window_T, stride : int
+        Window length and step, frames.
+    batch_size, num_workers : int
+    val_uids : list of str, optional
+        Animals to hold out; by default a seeded `val_fraction` of them.
+    behaviors : list of str, optional
+        Behaviors to use (default: those of the recordings, which must agree).
+    scaler : "auto", "lab", "fit" or BehaviorScaler
+        Behavior normalization (see `resolve_scaler`); fitted on training animals only.
+    history : int
+        Frames of behavior history given with each window.
+    respect_gaps : bool
+        Keep windows inside contiguous stretches of each recording.
+    distributed : bool
+        Shard the training windows across processes (torch.distributed must be initialized).
+
+    Returns
+    -------
+    loader_train, loader_val, train_uids, val_uids
+        ``loader_val`` is None when no animal is held out. Each loader's ``dataset`` carries
+        ``scaler``, ``behavior_names``, ``window_T`` and ``history``.
+    """
+    recs = list(datasets.values()) if isinstance(datasets, Mapping) else list(datasets)
+    if not recs:
+        raise ConfigError("no recordings to build loaders from")
+    for name, value in (("window_T", window_T), ("stride", stride), ("batch_size", batch_size)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if num_workers < 0 or history < 0:
+        raise ConfigError(f"num_workers and history must be >= 0, got {num_workers!r} and {history!r}")
+    longest = max(r.n_frames for r in recs)
+    if window_T > longest:
+        raise ConfigError(
+            f"window_T={window_T} frames is longer than every recording (the longest has {longest}); "
+            f"choose window_T <= {longest}"
+        )
+    by_uid = {r.uid: r for r in recs}
+    if len(by_uid) != len(recs):
+        raise DataError("two recordings share a uid; uids must be unique", key="uid")
+    if val_uids is None:
+        train_uids, val_uids = split_animals(list(by_uid), val_fraction, seed)
+    else:
+        val_uids = list(val_uids)
+        unknown = [u for u in val_uids if u not in by_uid]
+        if unknown:
+            raise ConfigError(f"val_uids {unknown} are not among the recordings ({len(by_uid)} animals)")
+        train_uids = [u for u in sorted(by_uid) if u not in set(val_uids)]
+    if not train_uids:
+        raise ConfigError("every animal is in the validation set; nothing is left to train on")
+    if not val_uids:
+        warnings.warn("only one animal: no validation set, early stopping uses the training loss", DataWarning, stacklevel=2)
+    train_recs = [by_uid[u] for u in train_uids]
+    sc = resolve_scaler(train_recs, behaviors, scaler)
+    train_set = WindowDataset(train_recs, window_T, stride, sc, history, respect_gaps)
+    if distributed:
+        from torch.utils.data.distributed import DistributedSampler
+
+        sampler: Sampler = DistributedSampler(train_set, shuffle=True, seed=seed)
+    else:
+        sampler = EpochSampler(len(train_set), seed=seed, shuffle=True)
+    common = dict(collate_fn=collate_windows, num_workers=num_workers, pin_memory=pin_memory,
+                  persistent_workers=num_workers > 0)
+    loader_train = DataLoader(train_set, batch_size=batch_size, sampler=sampler, **common)
+    loader_val = None
+    if val_uids:
+        val_set = WindowDataset([by_uid[u] for u in val_uids], window_T, stride, sc, history, respect_gaps)
+        loader_val = DataLoader(val_set, batch_size=batch_size, shuffle=False, **common)
+    return loader_train, loader_val, list(train_uids), list(val_uids)
+
+
+def n_batches(loader: DataLoader) -> int:
+    """Batches per epoch (the loader's length)."""
+    return math.ceil(len(loader.sampler) / loader.batch_size) if loader.batch_size else len(loader)

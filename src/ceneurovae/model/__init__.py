@@ -1,0 +1,15 @@
+"""The model: configuration, encoder, decoder, losses (``from ceneurovae.model import VAEConfig, NeuroBehaviorVAE``)."""
+
+from .config import VAEConfig
+from .loss import elbo_loss, kl_divergence, kl_weight, reconstruction_loss
+from .vae import ModelOutput, NeuroBehaviorVAE
+
+__all__ = [
+    "VAEConfig",
+    "NeuroBehaviorVAE",
+    "ModelOutput",
+    "elbo_loss",
+    "kl_divergence",
+    "kl_weight",
+    "reconstruction_loss",
+]

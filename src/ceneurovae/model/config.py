@@ -1,0 +1,121 @@
+"""`VAEConfig`: every architectural choice of the model, in one documented dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from ..errors import ConfigError
+
+__all__ = ["VAEConfig"]
+
+ENCODERS = ("transformer", "gru", "tcn")
+LATENTS = ("trajectory", "window")
+READOUTS = ("factorized", "mlp")
+RECON_LOSSES = ("gaussian", "mse", "huber")
+
+
+@dataclass
+class VAEConfig:
+    """Architecture of `NeuroBehaviorVAE`.
+
+    The two data-dependent sizes, `n_identities` (``len(labels)``, "unknown" included) and
+    `behavior_dim`, are usually the only ones to set. Defaults were chosen by measurement
+    on the simulated cohort (see ``docs/model.md``).
+    """
+
+    n_identities: int = 155
+    """Size of the identity vocabulary, index 0 = unknown (``len(labels)``)."""
+    behavior_dim: int = 3
+    """Number of behavior channels (velocity, head curvature, pumping)."""
+    latent_dim: int = 16
+    """Z: latent dimensions (per window, or per frame for a trajectory latent)."""
+    latent: str = "trajectory"
+    """``"trajectory"``: one latent per frame, z (B, T, Z); ``"window"``: one per window, z (B, Z)."""
+    hidden_dim: int = 128
+    """H: width of the encoder backbone and of the decoder's context."""
+    encoder: str = "transformer"
+    """Temporal backbone of the encoder: ``"transformer"``, ``"gru"`` (bidirectional) or ``"tcn"`` (dilated convolutions)."""
+    encoder_layers: int = 2
+    """Number of backbone layers."""
+    n_heads: int = 4
+    """Attention heads (transformer only); must divide `hidden_dim`."""
+    decoder_layers: int = 2
+    """Hidden layers of the decoder's context network."""
+    readout: str = "factorized"
+    """How the decoder maps its context to each identity: ``"factorized"`` (one weight vector
+    per identity, cost O(B T H V)) or ``"mlp"`` (an MLP on context + identity embedding per
+    neuron, which materializes a (B, T, N, H) tensor)."""
+    dropout: float = 0.0
+    """Dropout inside encoder and decoder. Off by default: neuron dropout and the KL already
+    regularize, quality was the same without it, and on CPU its random draws cost a third
+    of a training step."""
+    dt: float = 0.6
+    """Seconds per frame, used to build the behavior-history filters."""
+    behavior_taus: tuple[float, ...] = (0.0, 2.0, 6.0, 20.0, 60.0)
+    """Time constants (seconds) of the causal exponential filters applied to behavior;
+    0 means the current frame. Real neurons integrate behavior over up to ~60 s."""
+    behavior_nonlinear: int = 8
+    """Learned point-wise nonlinear transforms of behavior filtered alongside it (e.g. a
+    rectified velocity, as CePNEM's forward/reverse tuning); 0 for raw behavior only."""
+    behavior_history: int = 100
+    """Frames of behavior before a window that the filters may use."""
+    positional: bool | None = None
+    """Add a positional encoding of the frame within the window to the decoder's input.
+    None: on for window latents (they need it to unfold z over time), off for trajectories."""
+    recon_loss: str = "gaussian"
+    """``"gaussian"`` (negative log-likelihood with a learned noise level per identity),
+    ``"mse"`` or ``"huber"``."""
+    huber_delta: float = 1.0
+    """Transition point of the Huber loss, in z-scored units."""
+    max_len: int = 4096
+    """Longest window the positional encoding supports."""
+    extra: dict = field(default_factory=dict)
+    """Free-form notes stored with the config (ignored by the model)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.behavior_taus, list):
+            self.behavior_taus = tuple(float(t) for t in self.behavior_taus)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the first impossible setting."""
+
+        def need(ok: bool, name: str, message: str) -> None:
+            if not ok:
+                raise ConfigError(f"model.{name} = {getattr(self, name)!r}: {message}")
+
+        need(self.n_identities >= 2, "n_identities", "needs at least 2 (unknown + one identity)")
+        need(self.behavior_dim >= 0, "behavior_dim", "must be >= 0")
+        need(self.latent_dim >= 1, "latent_dim", "must be >= 1")
+        need(self.hidden_dim >= 1, "hidden_dim", "must be >= 1")
+        need(self.latent in LATENTS, "latent", f"choose one of {LATENTS}")
+        need(self.encoder in ENCODERS, "encoder", f"choose one of {ENCODERS}")
+        need(self.readout in READOUTS, "readout", f"choose one of {READOUTS}")
+        need(self.recon_loss in RECON_LOSSES, "recon_loss", f"choose one of {RECON_LOSSES}")
+        need(self.encoder_layers >= 1, "encoder_layers", "must be >= 1")
+        need(self.decoder_layers >= 1, "decoder_layers", "must be >= 1")
+        need(self.n_heads >= 1 and self.hidden_dim % self.n_heads == 0, "n_heads", f"must divide hidden_dim={self.hidden_dim}")
+        need(0.0 <= self.dropout < 1.0, "dropout", "must be in [0, 1)")
+        need(self.dt > 0, "dt", "must be a positive number of seconds")
+        need(all(t >= 0 for t in self.behavior_taus) and len(self.behavior_taus) >= 1, "behavior_taus", "needs at least one tau >= 0")
+        need(self.behavior_history >= 0, "behavior_history", "must be >= 0")
+        need(self.behavior_nonlinear >= 0, "behavior_nonlinear", "must be >= 0")
+        need(self.huber_delta > 0, "huber_delta", "must be > 0")
+        need(self.max_len >= 1, "max_len", "must be >= 1")
+
+    @property
+    def use_positional(self) -> bool:
+        return self.latent == "window" if self.positional is None else bool(self.positional)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["behavior_taus"] = list(self.behavior_taus)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> VAEConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown model settings {unknown}; known: {sorted(known)}")
+        return cls(**d)

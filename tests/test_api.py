@@ -1,0 +1,217 @@
+"""The front door: fit, the Trained methods, save/load; config files; checkpoints."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import ceneurovae
+from ceneurovae import Config, Recording
+from ceneurovae.checkpoint import load_checkpoint, save_checkpoint
+from ceneurovae.errors import CheckpointError, ConfigError, DataError
+from conftest import run_cli
+from toy import toy_cohort
+
+FAST = {"train.epochs": 4, "model.hidden_dim": 32, "model.latent_dim": 4, "model.n_heads": 2,
+        "model.behavior_history": 20, "data.window_T": 50, "data.stride": 25, "train.quiet": True}
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return toy_cohort(n_animals=5, T=200)
+
+
+@pytest.fixture(scope="module")
+def trained(cohort):
+    ds, _ = cohort
+    return ceneurovae.fit(ds, config=FAST, seed=0)
+
+
+class TestFit:
+    def test_split_and_history(self, trained, cohort):
+        ds, vocab = cohort
+        assert len(trained.val_uids) == 1 and set(trained.train_uids) | set(trained.val_uids) == set(ds)
+        assert len(trained.history) == 4 and trained.vocabulary == vocab
+        assert trained.behavior_names == ["velocity", "head_curvature", "pumping"]
+
+    def test_config_from_yaml_path(self, cohort, tmp_path):
+        cfg = Config().with_overrides(FAST)
+        cfg.train.epochs = 2
+        cfg.to_yaml(tmp_path / "run.yaml")
+        t = ceneurovae.fit(cohort[0], config=tmp_path / "run.yaml")
+        assert len(t.history) == 2 and t.model.cfg.hidden_dim == 32
+
+    def test_recordings_without_vocabulary_get_one_from_labels(self, cohort):
+        ds, vocab = cohort
+        plain = {u: r.replace(vocabulary=None, identity=None) for u, r in ds.items()}
+        t = ceneurovae.fit(plain, config={**FAST, "train.epochs": 1})
+        assert set(t.vocabulary.names) == {n for r in ds.values() for n in r.labels if n}
+
+
+class TestTrainedMethods:
+    def test_shapes_and_units(self, trained, cohort):
+        ds, _ = cohort
+        rec = ds[trained.val_uids[0]]
+        rec_units = rec.replace(traces=rec.traces * 5 + 100)
+        T, N = rec.traces.shape
+        rc = trained.reconstruct(rec_units)
+        assert rc.shape == (T, N) and np.isfinite(rc).all()
+        assert abs(np.nanmean(rc) - 100) < 2  # back in the units of rec.traces
+        assert trained.latents(rec).shape == (T, 4)
+        fb = trained.from_behavior(rec)
+        assert fb.shape == (T, N) and np.isnan(fb[:, rec.identity == 0]).all()
+        im = trained.impute(rec, hide=[0, 1])
+        assert im.shape == (T, N)
+        vals, names = trained.impute_identities(rec)
+        assert vals.shape == (T, 20) and names == trained.vocabulary.names
+
+    def test_impute_does_not_look_at_hidden_neurons(self, trained, cohort):
+        rec = cohort[0][trained.val_uids[0]]
+        a = trained.impute(rec, hide=[0])
+        x = rec.traces.copy()
+        x[:, 0] = np.random.default_rng(0).normal(size=len(x)) * 3
+        b = trained.impute(rec.replace(traces=x), hide=[0])
+        z0 = (a[:, 0] - rec.traces[:, 0].mean()) / rec.traces[:, 0].std(ddof=1)
+        z1 = (b[:, 0] - x[:, 0].mean()) / x[:, 0].std(ddof=1)
+        np.testing.assert_allclose(z0, z1, atol=1e-4)  # same prediction, mapped to each neuron's units
+        np.testing.assert_allclose(a[:, 1:], b[:, 1:], atol=1e-4)
+
+    def test_generate_any_behavior(self, trained):
+        T = 120
+        behavior = np.zeros((T, 3), np.float32)
+        behavior[40:60, 0] = -0.15  # a reversal
+        out = trained.generate(behavior, ["N01", "N05", 3])
+        assert out.shape == (T, 3) and np.isfinite(out).all()
+        with pytest.raises(ConfigError, match="not in the model's vocabulary"):
+            trained.generate(behavior, ["AVAL"])
+        with pytest.raises(ConfigError, match=r"behavior must be \(T, 3\)"):
+            trained.generate(behavior[:, :2], ["N01"])
+
+    def test_missing_behavior_is_named(self, trained, cohort):
+        rec = cohort[0][trained.val_uids[0]].select_behaviors(["velocity"])
+        with pytest.raises(DataError, match=r"lacks behavior \['head_curvature', 'pumping'\]"):
+            trained.reconstruct(rec)
+
+    def test_unseen_animal_with_other_vocabulary_is_remapped(self, trained, cohort):
+        rec = cohort[0][trained.val_uids[0]]
+        other = ceneurovae.Vocabulary(["N03", "ZZZ"] + [n for n in trained.vocabulary.names if n != "N03"])
+        names = rec.identity_names()
+        rec2 = rec.replace(identity=other.encode(names), vocabulary=other)
+        np.testing.assert_allclose(trained.reconstruct(rec2), trained.reconstruct(rec), atol=1e-4)
+
+
+class TestSaveLoad:
+    def test_round_trip(self, trained, cohort, tmp_path):
+        rec = cohort[0][trained.val_uids[0]]
+        trained.save(tmp_path / "m.pt")
+        back = ceneurovae.load(tmp_path / "m.pt")
+        np.testing.assert_allclose(back.reconstruct(rec), trained.reconstruct(rec), atol=1e-5)
+        assert back.vocabulary == trained.vocabulary and back.scaler == trained.scaler
+        assert back.config.to_dict() == trained.config.to_dict()
+
+    def test_malicious_pickle_is_refused_without_running(self, tmp_path):
+        marker = tmp_path / "pwned"
+
+        class Evil:
+            def __reduce__(self):
+                return (open, (str(marker), "w"))
+
+        path = tmp_path / "evil.pt"
+        torch.save({"format": "ceneurovae-checkpoint-v1", "model_config": {}, "model_state": Evil()}, path)
+        with pytest.raises(CheckpointError, match="refused without running"):
+            ceneurovae.load(path)
+        assert not marker.exists()
+
+    def test_plain_pickle_is_refused(self, tmp_path):
+        path = tmp_path / "p.pt"
+        with open(path, "wb") as fh:
+            pickle.dump({"a": 1}, fh)
+        with pytest.raises(CheckpointError):
+            load_checkpoint(path)
+
+    def test_truncated_and_foreign_files(self, trained, tmp_path):
+        trained.save(tmp_path / "m.pt")
+        data = (tmp_path / "m.pt").read_bytes()
+        (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+        with pytest.raises(CheckpointError, match="damaged"):
+            ceneurovae.load(tmp_path / "cut.pt")
+        torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
+        with pytest.raises(CheckpointError, match="not a ceneurovae checkpoint"):
+            ceneurovae.load(tmp_path / "foreign.pt")
+        with pytest.raises(CheckpointError, match="does not exist"):
+            ceneurovae.load(tmp_path / "nothing.pt")
+
+    def test_atomic_write_leaves_no_temporary_file(self, tmp_path):
+        save_checkpoint(tmp_path / "c.pt", {"model_config": {}, "model_state": {}})
+        assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+class TestConfigFiles:
+    def test_unknown_and_mistyped_keys(self, tmp_path):
+        (tmp_path / "a.yaml").write_text("model:\n  latent_dimm: 4\n")
+        with pytest.raises(ConfigError, match=r"unknown key\(s\) \['latent_dimm'\]"):
+            Config.from_yaml(tmp_path / "a.yaml")
+        (tmp_path / "b.yaml").write_text("train:\n  lr: fast\n")
+        with pytest.raises(ConfigError, match=r"train.lr = 'fast': expected float"):
+            Config.from_yaml(tmp_path / "b.yaml")
+        (tmp_path / "c.yaml").write_text("trainer:\n  lr: 1\n")
+        with pytest.raises(ConfigError, match=r"unknown section\(s\) \['trainer'\]"):
+            Config.from_yaml(tmp_path / "c.yaml")
+
+    def test_yaml_round_trip(self, tmp_path):
+        cfg = Config().with_overrides(["model.latent_dim=3", "model.behavior_taus=[0, 4]", "data.behaviors=[velocity]"])
+        cfg.to_yaml(tmp_path / "r.yaml")
+        assert Config.from_yaml(tmp_path / "r.yaml") == cfg
+
+
+class TestCli:
+    def test_print_config(self):
+        res = run_cli("train", "--print-config", "--set", "model.latent_dim=7")
+        assert res.returncode == 0, res.stderr
+        assert Config.from_dict(__import__("yaml").safe_load(res.stdout)).model.latent_dim == 7
+
+    def test_bad_override_is_a_clear_error(self):
+        res = run_cli("train", "--print-config", "--set", "model.latent_dim=0")
+        assert res.returncode == 2 and "model.latent_dim = 0" in res.stderr and "Traceback" not in res.stderr
+
+    def test_train_then_predict(self, cohort, tmp_path):
+        ds, vocab = cohort
+        from ceneurovae.io import write_cohort
+
+        write_cohort(tmp_path / "c.h5", ds, vocab)
+        sets = [f"{k}={v}" for k, v in FAST.items()] + ["train.epochs=2"]
+        res = run_cli("train", "--data", tmp_path / "c.h5", "--out", tmp_path / "run", "--quiet", "--set", *sets)
+        assert res.returncode == 0, res.stderr
+        for name in ("best.pt", "last.pt", "config.yaml", "metrics.csv", "summary.json"):
+            assert (tmp_path / "run" / name).is_file(), name
+        res = run_cli("predict", tmp_path / "run", tmp_path / "c.h5", "-o", tmp_path / "p.h5")
+        assert res.returncode == 0, res.stderr
+        import h5py
+
+        with h5py.File(tmp_path / "p.h5") as f:
+            uid = next(iter(ds))
+            assert f[uid]["reconstruction"].shape == ds[uid].traces.shape
+            assert f[uid]["latents"].shape == (200, 4)
+            assert f[uid]["identities"].shape == (200, 20)
+
+    def test_unwritable_output_folder(self, cohort, tmp_path):
+        ds, vocab = cohort
+        from ceneurovae.io import write_cohort
+
+        write_cohort(tmp_path / "c.h5", ds, vocab)
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        res = run_cli("train", "--data", tmp_path / "c.h5", "--out", blocker / "run")
+        assert res.returncode == 2 and "cannot be written" in res.stderr
+
+
+def test_recording_from_numpy_for_any_organism():
+    rng = np.random.default_rng(0)
+    recs = []
+    for k in range(3):
+        x = rng.normal(size=(150, 4))
+        recs.append(Recording(uid=f"fly{k}", traces=x, behavior=rng.normal(size=(150, 1)), behavior_names=["speed"],
+                              labels=["DNa01", "DNa02", "", "MDN"], dt=0.1))
+    t = ceneurovae.fit(recs, config={**FAST, "train.epochs": 1})
+    assert t.vocabulary.names == ["DNa01", "DNa02", "MDN"] and t.behavior_names == ["speed"]
