@@ -1,0 +1,460 @@
+"""The generative model behind `ceneurovae.simulate`: behavior, identities, neural parts.
+
+The equations are in the docstring of `ceneurovae.simulate`, which is the public front
+(configuration, cohorts, ground truth and its files); this module holds the machinery.
+Series are (T,) or (T, M) float64 arrays on a regular grid of frames; timescales are in
+frames unless a name ends in ``_s``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .identity import atlas, neuron_class
+from .normalize import LAB_DIVISORS, zscore
+
+if TYPE_CHECKING:
+    from .simulate import SimConfig
+
+__all__ = ["BEHAVIORS", "IdentityParams", "identity_params", "simulate_animal", "simulate_behavior"]
+
+BEHAVIORS = ("velocity", "head_curvature", "pumping")
+"""Behavior columns of simulated recordings, in physical units (mm/s, rad, pumps/s)."""
+
+_LABELED_ANIMALS = 40  # the table's counts are over the 40 NeuroPAL animals of the paper
+_TAU_MAX_S = 90.0  # encoding decay times are capped here (table maximum: 61 s); sets the pre-roll
+
+
+# -- signal tools ----------------------------------------------------------------------------
+
+def fft_size(n: int) -> int:
+    """The smallest 2**a * 3**b >= n (FFTs of such lengths are fast)."""
+    best = 1 << int(np.ceil(np.log2(n)))
+    p3 = 1
+    while p3 < best:
+        best = min(best, p3 << max(0, int(np.ceil(np.log2(n / p3)))))
+        p3 *= 3
+    return best
+
+
+def causal_filter(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``y[t] = sum_j kernel[j] x[t - j]``, zeros before the start; x (T, M), kernel (L,) or (L, M)."""
+    n, length = x.shape[0], kernel.shape[0]
+    kernel = kernel[:, None] if kernel.ndim == 1 else kernel
+    if length <= 32:  # short kernels: a direct sum of shifted copies beats the FFT
+        y = kernel[0] * x
+        for j in range(1, min(length, n)):
+            y[j:] += kernel[j] * x[:-j]
+        return y
+    nfft = fft_size(n + length - 1)
+    # FFTs along contiguous rows (channels x time) run about twice as fast.
+    spec = np.fft.rfft(np.ascontiguousarray(x.T), nfft)
+    spec *= np.fft.rfft(np.ascontiguousarray(kernel.T), nfft)
+    return np.fft.irfft(spec, nfft)[:, :n].T
+
+
+def exp_kernels(tau_frames: np.ndarray, length: int, unit: str) -> np.ndarray:
+    """Exponential kernels (length, M); ``unit="gain"``: each sums to 1; ``"power"``: squares do."""
+    k = np.exp(-np.arange(length)[:, None] / np.asarray(tau_frames, dtype=np.float64)[None, :])
+    return k / (k.sum(0) if unit == "gain" else np.sqrt((k * k).sum(0)))
+
+
+def ema(x: np.ndarray, tau_frames: float) -> np.ndarray:
+    """Exponential moving average (unit gain) of a 1-D series."""
+    length = max(2, int(np.ceil(6 * tau_frames)))
+    return causal_filter(x[:, None], exp_kernels(np.array([tau_frames]), length, "gain"))[:, 0]
+
+
+def ou(rng: np.random.Generator, n: int, tau_frames) -> np.ndarray:
+    """Stationary unit-variance Ornstein-Uhlenbeck processes, (n, M), one per timescale (frames)."""
+    tau = np.atleast_1d(np.asarray(tau_frames, dtype=np.float64))
+    length = int(np.ceil(6 * tau.max())) + 1
+    white = rng.standard_normal((n + length, tau.size))
+    return causal_filter(white, exp_kernels(tau, length, "power"))[length:]
+
+
+def smooth_ou(rng: np.random.Generator, n: int, tau_frames: np.ndarray) -> np.ndarray:
+    """OU processes smoothed once more by an EMA of a third of their timescale: slow and smooth."""
+    length = int(np.ceil(2 * np.max(tau_frames)))
+    rough = ou(rng, n + length, tau_frames)
+    return causal_filter(rough, exp_kernels(np.asarray(tau_frames) / 3, length, "gain"))[length:]
+
+
+def standardize(x: np.ndarray) -> np.ndarray:
+    """Each column to mean 0, variance 1 (columns without variance stay 0)."""
+    x = x - x.mean(0)
+    sd = x.std(0)
+    return x / np.where(sd > 1e-12, sd, 1.0)
+
+
+def alternating(rng: np.random.Generator, n: int, p_first: float, mean_on, mean_off) -> np.ndarray:
+    """A 0/1 series of n frames alternating with exponential durations (frames).
+
+    `mean_on` / `mean_off` are callables of the start frame, so that durations can depend on
+    another state at the time a segment starts.
+    """
+    out = np.zeros(n, dtype=bool)
+    i, on = 0, bool(rng.random() < p_first)
+    while i < n:
+        mean = mean_on(i) if on else mean_off(i)
+        d = max(1, int(round(rng.exponential(mean))))
+        out[i:i + d] = on
+        i, on = i + d, not on
+    return out
+
+
+def runs(flag: np.ndarray) -> list[list[int]]:
+    """Half-open [start, stop) frame ranges where a boolean series is True."""
+    d = np.diff(np.concatenate([[0], flag.astype(np.int8), [0]]))
+    return [[int(a), int(b)] for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)]
+
+
+# -- behavior --------------------------------------------------------------------------------
+
+def simulate_behavior(rng: np.random.Generator, n: int, dt: float,
+                      config: SimConfig) -> dict[str, np.ndarray]:
+    """Simulate n consecutive frames of behavior (equations in the module docstring).
+
+    Returns
+    -------
+    dict of (n,) arrays
+        ``velocity`` (mm/s), ``head_curvature`` (rad), ``pumping`` (pumps/s),
+        ``reversal`` (bool) and ``roaming`` (bool).
+    """
+    c = config
+    fps = 1.0 / dt
+    # Per-animal temperament: real animals differ in how fast they move and how often they reverse.
+    speed_gain = np.exp(rng.normal(0, 0.2))
+    rate_gain = np.exp(rng.normal(0, 0.3))
+    p_roam = c.roaming_s / (c.roaming_s + c.dwelling_s)
+    roaming = alternating(rng, n, p_roam, lambda i: c.roaming_s * fps, lambda i: c.dwelling_s * fps)
+
+    reversal, amplitude = _reversals(rng, n, dt, roaming, rate_gain, c)
+    level = np.where(roaming, c.speed_roaming, c.speed_dwelling) * speed_gain
+    level = ema(level, 10 * fps)
+    # Speed fluctuates in proportion to its level: a dwelling worm creeps steadily.
+    wobble = c.speed_fluctuation * level / max(c.speed_roaming, 1e-9) * ou(rng, n, 5 * fps)[:, 0]
+    speed = np.maximum(level + wobble, 0.0)
+    # After a reversal the worm turns and only slowly regains speed.
+    idx = np.arange(n)
+    since = idx - np.maximum.accumulate(np.where(reversal, idx, -10**9))
+    recovery = 1.0 - np.exp(-since * dt / 2.0)
+    raw = np.where(reversal, -amplitude, speed * recovery)
+    velocity = ema(raw, 0.5 * fps) + rng.normal(0, 0.006, n)
+
+    head = _head_curvature(rng, n, dt, velocity, c)
+    pumping = _pumping(rng, n, dt, roaming, reversal, c)
+    return {"velocity": velocity, "head_curvature": head, "pumping": pumping,
+            "reversal": reversal, "roaming": roaming}
+
+
+def _reversals(rng, n, dt, roaming, rate_gain, c: SimConfig):
+    """Reversal indicator (n,) bool and the backward speed (n,) of the reversal each frame is in."""
+    reversal = np.zeros(n, dtype=bool)
+    amplitude = np.zeros(n)
+    i = 0
+    while True:
+        roam = roaming[min(i, n - 1)]
+        per_min = c.reversals_per_min_roaming if roam else c.reversals_per_min_dwelling
+        rate = max(per_min * rate_gain, 1e-9) / 60.0  # per second
+        # At least 2 s of forward movement between reversals.
+        start = i + int(round((2.0 + rng.exponential(1.0 / rate)) / dt))
+        if start >= n:
+            return reversal, amplitude
+        length = max(2, int(round(c.reversal_s * np.exp(rng.normal(0, 0.4)) / dt)))
+        reversal[start:start + length] = True
+        amplitude[start:start + length] = min(c.reversal_speed * np.exp(rng.normal(0, 0.35)), 0.28)
+        i = start + length
+
+
+def _head_curvature(rng, n, dt, velocity, c: SimConfig) -> np.ndarray:
+    """Head swings (a damped AR(2) oscillator) larger when moving, a slow bias, and noise; rad."""
+    omega = 2 * np.pi * dt / c.head_swing_period_s
+    r = 0.55  # damping per frame: swings are irregular, as in the real head angle
+    j = np.arange(int(np.ceil(10 / -np.log(r))))
+    impulse = r**j * np.sin((j + 1) * omega) / np.sin(omega)
+    swing = causal_filter(rng.standard_normal((n + j.size, 1)), impulse)[j.size:, 0]
+    amp = 0.7 + 0.6 * np.minimum(np.abs(velocity) / 0.1, 1.0)
+    swing = standardize((amp * swing)[:, None])[:, 0]
+    bias = ou(rng, n, 20 / dt)[:, 0]
+    mix = np.sqrt(0.88) * swing + 0.3 * bias + 0.2 * rng.standard_normal(n)
+    return c.head_curvature_std * np.exp(rng.normal(0, 0.08)) * mix
+
+
+def _pumping(rng, n, dt, roaming, reversal, c: SimConfig) -> np.ndarray:
+    """Pumping in bouts (longer while dwelling), lower while roaming and in reversals; pumps/s."""
+    fps = 1.0 / dt
+    bout = alternating(rng, n, 0.8, lambda i: (50.0 if roaming[i] else 120.0) * fps,
+                        lambda i: c.pumping_off_s * fps)
+    level = c.pumping_rate + rng.normal(0, 0.3) - 0.5 * roaming + 0.35 * ou(rng, n, 15 * fps)[:, 0]
+    rate = np.where(bout, level, 0.2 + 0.2 * rng.random(n))
+    rate = rate * (1.0 - 0.6 * ema(reversal.astype(float), 2 * fps))
+    return np.maximum(ema(rate, 2 * fps), 0.0)
+
+
+# -- identities and encodings ------------------------------------------------------------------
+
+@functools.cache
+def _encoding_table() -> dict[str, dict[str, Any]]:
+    """The CePNEM table as class -> row (see ``resources/PROVENANCE.md``)."""
+    text = resources.files("ceneurovae.resources").joinpath("cepnem_encoding_table.json")
+    raw = json.loads(text.read_text(encoding="utf-8"))
+    keys = [k for k in raw if k not in ("class", "encoding_table")]
+    return {cls: {k: raw[k][i] for k in keys} for i, cls in enumerate(raw["class"])}
+
+
+@dataclass(frozen=True)
+class IdentityParams:
+    """Encodings of every atlas neuron (index = atlas order), shared by all animals of a cohort."""
+
+    names: tuple[str, ...]
+    weight: np.ndarray        # (A, 3) signed weights of velocity, head curvature, pumping
+    rectify: np.ndarray       # (A,) response in the non-preferred velocity direction
+    tau: np.ndarray           # (A,) encoding decay time, s
+    fraction: np.ndarray      # (A,) behavior share of signal variance
+    variability: np.ndarray   # (A,) class's across-animal variability relative to the median
+    loading: np.ndarray       # (A, K) internal-state loadings
+    label_prob: np.ndarray    # (A,) labeling probability per member neuron (0 outside the table)
+
+
+def identity_params(rng: np.random.Generator, c: SimConfig) -> IdentityParams:
+    """Draw the encodings of every atlas neuron from the CePNEM table (generic ones outside it)."""
+    names = atlas().names
+    table = _encoding_table()
+    classes = [neuron_class(n) for n in names]
+    members: dict[str, int] = {}
+    for cls in classes:
+        members[cls] = members.get(cls, 0) + 1
+    a = len(names)
+    strength = np.zeros((a, 3))
+    sign = rng.choice([-1.0, 1.0], size=(a, 3))
+    tau = np.exp(rng.normal(np.log(8.0), 0.5, a)).clip(1.0, 60.0)
+    variability = np.ones(a)
+    label_prob = np.zeros(a)
+    # Neurons the table does not cover: weak generic encodings (total strength 0.01-0.1).
+    generic = np.exp(rng.uniform(np.log(0.01), np.log(0.1), a))[:, None] * rng.dirichlet(np.ones(3), a)
+    median_var = float(np.median([r["encoding_variability"] for r in table.values()
+                                  if r["encoding_variability"]]))
+    for i, cls in enumerate(classes):
+        row = table.get(cls)
+        if row is None:
+            strength[i] = generic[i]
+            continue
+        label_prob[i] = min(1.0, row["count"] / (_LABELED_ANIMALS * members[cls]))
+        s = [row["enc_strength_v"], row["enc_strength_hc"], row["enc_strength_pumping"]]
+        strength[i] = generic[i] if any(v is None for v in s) else np.maximum(s, 0.0)
+        slopes = [row["enc_v"], row["enc_hc"], row["enc_pumping"]]
+        sign[i] = [np.sign(v) if v else sign[i, k] for k, v in enumerate(slopes)]
+        if row["tau"]:
+            tau[i] = row["tau"]
+        if row["encoding_variability"]:
+            variability[i] = np.clip(row["encoding_variability"] / median_var, 0.5, 2.0)
+    total = strength.sum(1)
+    weight = sign * np.sqrt(strength / np.where(total > 0, total, 1.0)[:, None])
+    fraction = np.maximum(c.behavior_fraction_min,
+                          c.behavior_fraction_max * total / (total + c.behavior_half_strength))
+    # Left/right members of a class share a class loading, plus a small difference of their own.
+    class_index = {cls: k for k, cls in enumerate(dict.fromkeys(classes))}
+    class_load = rng.standard_normal((len(class_index), c.n_internal))
+    loading = class_load[[class_index[cls] for cls in classes]]
+    loading = loading + 0.3 * rng.standard_normal((a, c.n_internal))
+    return IdentityParams(names, weight, rng.uniform(0.1, 0.6, a), tau, fraction, variability,
+                           loading, label_prob)
+
+
+def _choose_neurons(rng: np.random.Generator, p: IdentityParams,
+                    c: SimConfig) -> tuple[np.ndarray, int]:
+    """Atlas indices of one animal's neurons, labeled first; returns (indices, number labeled)."""
+    efficiency = np.exp(rng.normal(0, c.labeling_spread))
+    prob = np.minimum(p.label_prob * efficiency, c.max_label_probability)
+    labeled = np.flatnonzero(rng.random(prob.size) < prob)
+    lo, hi = c.labeled_range
+    if labeled.size > hi:
+        labeled = np.sort(rng.choice(labeled, hi, replace=False))
+    elif labeled.size < lo:
+        rest = np.setdiff1d(np.flatnonzero(prob > 0), labeled)
+        extra = rng.choice(rest, min(lo - labeled.size, rest.size), replace=False,
+                           p=prob[rest] / prob[rest].sum())
+        labeled = np.sort(np.concatenate([labeled, extra]))
+    n_lo, n_hi = c.neurons_range
+    total = int(np.clip(round(rng.normal(c.neurons_median, c.neurons_sd)), n_lo, n_hi))
+    total = max(total, labeled.size)
+    free = np.setdiff1d(np.arange(prob.size), labeled)
+    # Unidentified ROIs are more often neurons of the head classes the table covers.
+    w = np.where(p.label_prob[free] > 0, 3.0, 1.0)
+    unlabeled = rng.choice(free, total - labeled.size, replace=False, p=w / w.sum())
+    return np.concatenate([labeled, unlabeled]), int(labeled.size)
+
+
+# -- one animal ------------------------------------------------------------------------------
+
+def _animal_encodings(rng, p: IdentityParams, idx: np.ndarray, c: SimConfig):
+    """This animal's weights (N, 3), rectification (N,), tau (N,) s and loadings (N, K)."""
+    n = idx.size
+    w = p.weight[idx]
+    norm = np.linalg.norm(w, axis=1, keepdims=True)
+    spread = c.encoding_variability * p.variability[idx, None] * norm
+    w = w + spread * rng.standard_normal((n, 3)) / np.sqrt(3)
+    tau = np.clip(p.tau[idx] * np.exp(rng.normal(0, c.tau_variability, n)), 0.5, _TAU_MAX_S)
+    load = p.loading[idx]
+    norm = np.linalg.norm(load, axis=1, keepdims=True)
+    load = load + c.loading_variability * norm * rng.standard_normal(load.shape) / np.sqrt(load.shape[1])
+    return w, p.rectify[idx], tau, load
+
+
+def _behavior_drive(x: np.ndarray, w: np.ndarray, rectify: np.ndarray, tau_frames: np.ndarray,
+                    length: int) -> np.ndarray:
+    """Each neuron's encoding of behavior, CePNEM-like, (T, N).
+
+    `x` is (T, 4): forward and reverse velocity, head curvature, pumping (normalized). Every
+    channel is filtered with the neuron's exponential kernel and scaled to unit variance
+    before the weights apply, so that a weight's square is that behavior's share of the
+    behavior part whatever its timescale (slow pumping would otherwise swamp fast reversals).
+    """
+    n_frames = x.shape[0]
+    nfft = fft_size(n_frames + length - 1)
+    kernel = np.fft.rfft(np.ascontiguousarray(exp_kernels(tau_frames, length, "gain").T), nfft)  # (N, F)
+    spectra = np.fft.rfft(np.ascontiguousarray(x.T), nfft)  # (4, F)
+    # Rectification: full response in the preferred direction, `rectify` in the other.
+    forward = (w[:, 0] >= 0)[:, None]
+    gain_fwd = np.where(forward, 1.0, rectify[:, None])
+    gain_rev = np.where(forward, rectify[:, None], 1.0)
+    velocity = spectra[0] * gain_fwd + spectra[1] * gain_rev
+
+    def filtered(spectrum: np.ndarray) -> np.ndarray:
+        return standardize(np.fft.irfft(spectrum * kernel, nfft)[:, :n_frames].T)
+
+    return (w[:, 0] * filtered(velocity) + w[:, 1] * filtered(spectra[2])
+            + w[:, 2] * filtered(spectra[3]))
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """One animal's time grid: the recorded frames among the continuous ones, and the pre-roll.
+
+    Behavior is simulated on ``burn + n_cont`` frames; the neural parts on the last ``span``
+    of them (``g_len - 1`` frames of GCaMP history before the first recorded frame).
+    """
+
+    dt: float
+    half: int            # frames in the first half
+    kept: np.ndarray     # recorded frames, indices into the n_cont continuous frames
+    burn: int            # frames before the first continuous one (encoding and GCaMP history)
+    g_len: int           # length of the GCaMP kernel, frames
+    e_len: int           # length of the encoding kernels, frames
+
+    @classmethod
+    def make(cls, c: SimConfig, dt: float) -> _Grid:
+        half = c.n_frames // 2
+        n_gap = int(round(c.gap_s / dt))
+        kept = np.concatenate([np.arange(half), np.arange(half + n_gap, c.n_frames + n_gap)])
+        g_len = int(np.ceil(8 * c.gcamp_decay_s / dt))
+        e_len = int(np.ceil(6 * _TAU_MAX_S / dt))
+        return cls(dt, half, kept, e_len + g_len - 1, g_len, e_len)
+
+    @property
+    def span(self) -> int:
+        return int(self.kept[-1]) + self.g_len
+
+
+def _gcamp_kernel(c: SimConfig, grid: _Grid) -> np.ndarray:
+    t = np.arange(grid.g_len) * grid.dt
+    k = np.exp(-t / c.gcamp_decay_s) - np.exp(-t / c.gcamp_rise_s)
+    return k / k.sum()
+
+
+def _neural_parts(rng: np.random.Generator, grid: _Grid, drive: np.ndarray, load: np.ndarray,
+                  f_beh: np.ndarray, c: SimConfig) -> tuple[list[np.ndarray], np.ndarray]:
+    """Behavior, internal and private parts at the recorded frames, (T, N) each; states (T, K).
+
+    `drive` is the behavior drive over the last ``grid.span`` frames. Each part goes through
+    the GCaMP kernel, is scaled to unit variance, then weighted by the square root of its
+    variance fraction.
+    """
+    fps = 1.0 / grid.dt
+    gcamp = _gcamp_kernel(c, grid)
+    at_frames = grid.g_len - 1 + grid.kept
+
+    def recorded(series: np.ndarray) -> np.ndarray:
+        return causal_filter(series, gcamp)[at_frames]
+
+    scales = np.geomspace(*c.internal_timescales_s, c.n_internal) * fps
+    states = smooth_ou(rng, grid.span, scales)
+    private = ou(rng, grid.span, rng.uniform(*c.private_timescales_s, load.shape[0]) * fps)
+    f_int = 1.0 - c.private_fraction - f_beh
+    parts = [
+        np.sqrt(f_beh) * standardize(recorded(drive)),
+        # Filters commute with the loadings: filter the K states, not the N mixtures.
+        np.sqrt(f_int) * standardize(recorded(states) @ load.T),
+        np.sqrt(c.private_fraction) * standardize(recorded(private)),
+    ]
+    return parts, standardize(states[at_frames])
+
+
+def _zscore_parts(parts: list[np.ndarray], noise: np.ndarray):
+    """Z-score the trace (sum of parts and noise) and map every part with the same affine map.
+
+    Returns the z-scored traces, the four mapped parts (float32, noise last) and the
+    per-neuron standard deviation used.
+    """
+    traces, _, sd = zscore(sum(parts) + noise, np.ones(noise.shape, dtype=bool))
+    mapped = [((part - part.mean(0)) / sd).astype(np.float32) for part in [*parts, noise]]
+    return traces, mapped, sd
+
+
+def simulate_animal(k: int, seed_seq: np.random.SeedSequence, p: IdentityParams, c: SimConfig):
+    """One animal (uid ``sim-<k>``): keyword arguments of its `Recording` and its `GroundTruth`."""
+    # Separate streams, so that changing one setting (say, the neuron count) leaves the
+    # other draws (say, the behavior) as they were.
+    rng, behavior_rng, activity_rng = (np.random.default_rng(s) for s in seed_seq.spawn(3))
+    grid = _Grid.make(c, c.dt * (1 + rng.uniform(-c.dt_spread, c.dt_spread)))
+    idx, n_labeled = _choose_neurons(rng, p, c)
+    w, rectify, tau, load = _animal_encodings(rng, p, idx, c)
+    order = rng.permutation(idx.size)  # ROI order has nothing to do with identity
+
+    beh = simulate_behavior(behavior_rng, grid.burn + int(grid.kept[-1]) + 1, grid.dt, c)
+    v = beh["velocity"] / LAB_DIVISORS["velocity"]
+    x = np.stack([np.maximum(v, 0), np.minimum(v, 0),
+                  beh["head_curvature"] / LAB_DIVISORS["head_curvature"],
+                  beh["pumping"] / LAB_DIVISORS["pumping"]], axis=1)
+    drive = _behavior_drive(x, w, rectify, tau / grid.dt, grid.e_len)[-grid.span:]
+    beh = {key: val[grid.burn + grid.kept] for key, val in beh.items()}
+
+    parts, states = _neural_parts(activity_rng, grid, drive, load, p.fraction[idx], c)
+    signal = sum(parts)
+    q = activity_rng.uniform(*c.noise_fraction, idx.size)  # noise share of each trace's variance
+    sigma = np.sqrt(q / (1 - q)) * signal.std(0)
+    noise = activity_rng.standard_normal(signal.shape) * sigma
+    traces, parts, sd = _zscore_parts(parts, noise)
+
+    names = [p.names[i] for i in idx[order]]
+    timestamps = grid.kept * grid.dt + rng.normal(0, 0.005 * grid.dt, grid.kept.size)
+    timestamps -= timestamps[0]
+    behavior = np.stack([beh[b] for b in BEHAVIORS], axis=1)
+    bmask = np.ones(behavior.shape, dtype=bool)
+    if rng.random() < c.pumping_missing_fraction:
+        bmask[:, BEHAVIORS.index("pumping")] = False
+    rev, half = beh["reversal"], grid.half  # a reversal across the join counts in each half
+    reversals = runs(rev[:half]) + [[a + half, b + half] for a, b in runs(rev[half:])]
+
+    uid = f"sim-{k:03d}"
+    rec = dict(
+        uid=uid, traces=traces[:, order], behavior=behavior, behavior_names=list(BEHAVIORS),
+        behavior_mask=bmask, labels=[nm if i < n_labeled else "" for nm, i in zip(names, order, strict=True)],
+        timestamps=timestamps, dt=float(np.median(np.diff(timestamps[:half]))),
+        events={"reversals": reversals}, source="simulator",
+        meta={"simulated": True, "animal": k, "roaming_fraction": float(beh["roaming"].mean())},
+    )
+    b, i, r, e = (part[:, order] for part in parts)
+    truth = dict(
+        uid=uid, behavior_part=b, internal_part=i, private_part=r, noise=e,
+        noise_std=(sigma / sd)[order].astype(np.float32), internal_states=states.astype(np.float32),
+        true_labels=names, tau=tau[order].astype(np.float32), encoding=w[order].astype(np.float32),
+    )
+    return rec, truth
