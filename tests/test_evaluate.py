@@ -27,7 +27,7 @@ from ceneurovae.baselines import (
     smooth_time,
     _blocks,
 )
-from ceneurovae.errors import ConfigError, DataError
+from ceneurovae.errors import ConfigError, DataError, DataWarning
 from ceneurovae.evaluate import (
     METRICS,
     evaluate,
@@ -255,6 +255,22 @@ class TestCeiling:
         with pytest.raises(DataError, match="no ground truth"):
             evaluate(Oracle(cohort), test, {}, baselines=False)
 
+    def test_an_imputation_that_peeks_is_caught(self, sim):
+        cohort, train, test = sim
+
+        class Peeker(Oracle):
+            def impute(self, rec, hide=()):  # "predicts" the hidden neurons from their own traces
+                out = np.array(self.truth[rec.uid].predictable)
+                out[:, hide] = 0.9 * rec.traces[:, hide] + 0.1 * out[:, hide]
+                return out
+
+        with pytest.warns(DataWarning, match="not valid"):
+            ev = evaluate(Peeker(cohort), test, cohort.truth, baselines=False)
+        assert ev.summary["leak_check"]["leaking"] == ["model"]
+        assert "WARNING" in ev.table()
+        honest = evaluate(Oracle(cohort), test, cohort.truth, baselines=False)
+        assert honest.summary["leak_check"]["leaking"] == [] and "WARNING" not in honest.table()
+
     def test_abstaining_scores_as_the_mean(self, sim):
         cohort, train, test = sim
 
@@ -394,6 +410,8 @@ class TestEvaluateModel:
             for metric in ("reconstruction", "imputation", "behavior_only"):
                 assert f"{m}.{metric}" in nb
         assert "lowrank.behavior_only" not in nb  # not offered: not invented
+        # the real model and every baseline keep their eyes off the hidden neurons
+        assert s["leak_check"]["leaking"] == [] and set(s["leak_check"]["max_change"]) == set(ev.methods)
 
     def test_table_and_json(self, toy, tmp_path):
         trained, train, test, _ = toy

@@ -74,6 +74,9 @@ __all__ = [
     "shuffle_control",
 ]
 
+LEAK_TOLERANCE = 1e-3
+"""Largest change (z units) of an imputation allowed when the hidden neurons' own traces are scrambled."""
+
 ACTIVE_THRESHOLD = 0.01
 """A latent dimension is active when its posterior mean varies over frames more than this."""
 
@@ -310,6 +313,9 @@ def evaluate(
                 "behavior_only": a.to_z(trained.from_behavior(a.rec)),
                 "latents": np.asarray(trained.latents(a.rec), dtype=np.float64),
             })
+        leaks = {"model": max((_leak(a, predictions["model"][i]["imputation"],
+                                     a.to_z(trained.impute(_scrambled(a, seed), hide=a.hidden)))
+                               for i, a in enumerate(animals)), default=0.0)}
     timings["model"] = time.perf_counter() - t
     baseline_info = {}
     if methods:
@@ -329,8 +335,16 @@ def evaluate(
                 }
                 for a, d in zip(animals, test_data)
             ]
+            leaks[b.key] = max((_leak(a, predictions[b.key][i]["imputation"],
+                                      b.impute(_scrambled_data(d, a, seed), a.hidden))
+                                for i, (a, d) in enumerate(zip(animals, test_data))), default=0.0)
             timings[b.key] = time.perf_counter() - t
             baseline_info[b.key] = {"label": b.label, **b.describe()}
+    leaking = sorted(m for m, v in leaks.items() if not v <= LEAK_TOLERANCE)
+    if leaking:
+        warnings.warn(f"the imputations of {leaking} change when the hidden neurons' own traces are scrambled: "
+                      "they look at what they should predict, and their imputation scores are not valid",
+                      DataWarning, stacklevel=2)
 
     neurons = _score_neurons(animals, predictions, truth)
     summary: dict[str, Any] = {
@@ -340,6 +354,7 @@ def evaluate(
         "n_labeled": int(len(neurons["uid"])),
         "n_hidden": int(neurons["hidden"].sum()),
         "unknown_to_model": unknown,
+        "leak_check": {"max_change": leaks, "tolerance": LEAK_TOLERANCE, "leaking": leaking},
         "truth": truth is not None,
         "behaviors": behaviors,
         "labels": {"model": "model", **{k: v["label"] for k, v in baseline_info.items()}, "ceiling": "noise ceiling"},
@@ -360,6 +375,35 @@ def evaluate(
     summary["seconds"] = timings
     hidden = {a.rec.uid: a.hidden.tolist() for a in animals}
     return Evaluation(neurons=neurons, summary=summary, hidden=hidden)
+
+
+def _scrambled(a: _Animal, seed: int) -> Recording:
+    """The recording with each hidden neuron's observed values permuted in time.
+
+    Mean and spread over the observed frames stay the same (so do the z-scores of every
+    other neuron); only the time course that an honest imputation must not see is destroyed.
+    """
+    rng = np.random.default_rng([int(seed), 104729])
+    x = a.rec.traces.copy()
+    for n in a.hidden:
+        rows = np.flatnonzero(a.rec.mask[:, n])
+        x[rows, n] = x[rng.permutation(rows), n]
+    return a.rec.replace(traces=x)
+
+
+def _scrambled_data(d: AnimalData, a: _Animal, seed: int) -> AnimalData:
+    z, _, _ = zscore(_scrambled(a, seed).traces, a.rec.mask)
+    return AnimalData(uid=d.uid, z=z.astype(np.float64), mask=d.mask, identity=d.identity,
+                      features=d.features, segments=d.segments)
+
+
+def _leak(a: _Animal, pred: np.ndarray | None, pred_scrambled: np.ndarray | None) -> float:
+    """Largest change (z units) of a hidden neuron's imputation when its own trace is scrambled."""
+    if pred is None or pred_scrambled is None or a.hidden.size == 0:
+        return 0.0
+    p = np.nan_to_num(np.asarray(pred, dtype=np.float64)[:, a.hidden], nan=0.0)
+    q = np.nan_to_num(np.asarray(pred_scrambled, dtype=np.float64)[:, a.hidden], nan=0.0)
+    return float(np.abs(p - q).max())
 
 
 def _score_neurons(animals, predictions, truth) -> dict[str, np.ndarray]:
@@ -609,6 +653,12 @@ def format_table(summary: dict[str, Any]) -> str:
             f"(posterior-mean variance > {lat['active_threshold']:g}); held-out ELBO {lat['elbo_per_entry']:.3f} "
             f"nats per observed entry ({lat['likelihood']}); KL per dimension ({lat['kl_unit']}): {kl}"
         )
+    leak = summary.get("leak_check")
+    if leak and leak["leaking"]:
+        lines.append(f"WARNING: the imputations of {', '.join(leak['leaking'])} depend on the hidden neurons' own "
+                     "traces (they change when those are scrambled): their imputation scores are not valid")
+    elif leak:
+        lines.append("leak check: scrambling the hidden neurons' own traces leaves every method's imputation unchanged")
     sc = summary.get("shuffle_control")
     if sc:
         lines.append(
