@@ -189,7 +189,7 @@ def print_ground_truth(cohort, seed: int) -> None:
     print(f"  shares of trace variance: behavior {shares[0]:.3f}, internal {shares[1]:.3f}, "
           f"private {shares[2]:.3f}, noise {shares[3]:.3f}")
     print(f"  ceiling R² (behavior + internal parts vs data): {np.concatenate(ceiling).mean():.3f}")
-    print(f"  identity-shared predictable part (no per-animal deviations, best scale) vs data: "
+    print(f"  predictable part without per-animal deviations (same states, best scale per neuron) vs data: "
           f"R² {np.concatenate(shared).mean():.3f}")
 
 

@@ -289,7 +289,7 @@ class Trained:
             behavior_names=self.behavior_names, behavior_mask=behavior_mask,
             dt=dt or self.model.cfg.dt, vocabulary=self.vocabulary,
         )
-        return self._run(rec, from_prior=True, identities=ids).pred_identities
+        return self._run(rec, from_prior=True, identities=ids, center=False).pred_identities
 
     def _identity_indices(self, identities: Sequence[str | int]) -> np.ndarray:
         out = []

@@ -57,6 +57,7 @@ def run_recording(
     from_prior: bool = False,
     identities: np.ndarray | None = None,
     return_context: bool = False,
+    center: bool = True,
     stride: int | None = None,
     batch_size: int = 64,
     respect_gaps: bool = True,
@@ -80,6 +81,11 @@ def run_recording(
         Vocabulary identities to predict in addition to the recording's neurons.
     return_context : bool
         Also return the decoder's context per frame.
+    center : bool
+        Center each predicted trace over the recording (over the frames where the neuron
+        is observed, for the recording's own neurons). Traces are z-scored per recording,
+        so their mean is zero by construction; a prediction made from this animal's
+        behavior would otherwise carry that animal's behavioral mean as an offset.
     """
     core = unwrap(model)
     device = next(core.parameters()).device
@@ -131,10 +137,17 @@ def run_recording(
     core.train(was_training)
     weight = weight[:, None]
     pred = acc_pred / weight
+    pred_ids = acc_ids / weight if identities is not None else None
+    if center:
+        m = rec.mask.any(0)
+        frames = np.where(rec.mask[:, m], 1.0, 0.0)
+        pred[:, m] -= (pred[:, m] * frames).sum(0) / frames.sum(0)
+        if pred_ids is not None:
+            pred_ids -= pred_ids.mean(0)
     pred[:, rec.identity == 0] = np.nan  # no read-out for neurons of unknown identity
     return Stitched(
         pred=pred.astype(np.float32),
-        pred_identities=(acc_ids / weight).astype(np.float32) if identities is not None else None,
+        pred_identities=pred_ids.astype(np.float32) if pred_ids is not None else None,
         latent=(acc_lat / weight).astype(np.float32),
         context=(acc_ctx / weight).astype(np.float32) if return_context else None,
     )

@@ -71,19 +71,31 @@ def ema(x: np.ndarray, tau_frames: float) -> np.ndarray:
     return causal_filter(x[:, None], exp_kernels(np.array([tau_frames]), length, "gain"))[:, 0]
 
 
-def ou(rng: np.random.Generator, n: int, tau_frames) -> np.ndarray:
-    """Stationary unit-variance Ornstein-Uhlenbeck processes, (n, M), one per timescale (frames)."""
+def ou(rng: np.random.Generator, n: int, tau_frames, return_kernels: bool = False):
+    """Stationary unit-variance Ornstein-Uhlenbeck processes, (n, M), one per timescale (frames).
+
+    With `return_kernels`, also the M kernels that shape white noise into them.
+    """
     tau = np.atleast_1d(np.asarray(tau_frames, dtype=np.float64))
     length = int(np.ceil(6 * tau.max())) + 1
+    kernels = exp_kernels(tau, length, "power")
     white = rng.standard_normal((n + length, tau.size))
-    return causal_filter(white, exp_kernels(tau, length, "power"))[length:]
+    out = causal_filter(white, kernels)[length:]
+    return (out, list(kernels.T)) if return_kernels else out
 
 
-def smooth_ou(rng: np.random.Generator, n: int, tau_frames: np.ndarray) -> np.ndarray:
-    """OU processes smoothed once more by an EMA of a third of their timescale: slow and smooth."""
+def smooth_ou(rng: np.random.Generator, n: int, tau_frames: np.ndarray, return_kernels: bool = False):
+    """OU processes smoothed once more by an EMA of a third of their timescale: slow and smooth.
+
+    With `return_kernels`, also, per process, the kernels that shape white noise into it.
+    """
     length = int(np.ceil(2 * np.max(tau_frames)))
-    rough = ou(rng, n + length, tau_frames)
-    return causal_filter(rough, exp_kernels(np.asarray(tau_frames) / 3, length, "gain"))[length:]
+    rough, ou_kernels = ou(rng, n + length, tau_frames, return_kernels=True)
+    smoothing = exp_kernels(np.asarray(tau_frames) / 3, length, "gain")
+    out = causal_filter(rough, smoothing)[length:]
+    if not return_kernels:
+        return out
+    return out, [(k, smoothing[:, i]) for i, k in enumerate(ou_kernels)]
 
 
 def standardize(x: np.ndarray) -> np.ndarray:
@@ -308,30 +320,93 @@ def _animal_encodings(rng, p: IdentityParams, idx: np.ndarray, c: SimConfig):
     return w, p.rectify[idx], tau, load
 
 
-def _behavior_drive(x: np.ndarray, w: np.ndarray, rectify: np.ndarray, tau_frames: np.ndarray,
-                    length: int) -> np.ndarray:
-    """Each neuron's encoding of behavior, CePNEM-like, (T, N).
+_REF_TAUS_S = np.geomspace(0.2, 150.0, 40)  # grid of encoding time constants for the reference
+_REF_ANIMALS, _REF_FRAMES = 24, 4000
 
-    `x` is (T, 4): forward and reverse velocity, head curvature, pumping (normalized). Every
-    channel is filtered with the neuron's exponential kernel and scaled to unit variance
-    before the weights apply, so that a weight's square is that behavior's share of the
-    behavior part whatever its timescale (slow pumping would otherwise swamp fast reversals).
+
+def behavior_channels(beh: dict[str, np.ndarray]) -> np.ndarray:
+    """(T, 4): forward and reverse velocity, head curvature, pumping, divided by the lab's constants."""
+    v = beh["velocity"] / LAB_DIVISORS["velocity"]
+    return np.stack([np.maximum(v, 0), np.minimum(v, 0),
+                     beh["head_curvature"] / LAB_DIVISORS["head_curvature"],
+                     beh["pumping"] / LAB_DIVISORS["pumping"]], axis=1)
+
+
+@functools.lru_cache(maxsize=4)
+def reference_covariances(c: SimConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Covariances of the four behavior channels after each reference encoding filter.
+
+    The scale of a neuron's response must not depend on how much one animal happened to
+    move in one recording (a real neuron does not rescale itself to the recording), so the
+    channels are normalized by fixed constants: their covariance over a reference cohort
+    (`_REF_ANIMALS` animals of `_REF_FRAMES` frames from a fixed seed, at the config's
+    time step), for each time constant of `_REF_TAUS_S`.
+
+    Returns
+    -------
+    raw : (n_taus, 4, 4)  covariance of ``k_tau * x``
+    gcamp : (n_taus, 4, 4)  covariance of ``g * k_tau * x``
     """
+    dt = c.dt
+    e_len = int(np.ceil(6 * _TAU_MAX_S / dt))
+    g = _gcamp_kernel(c, dt)
+    kernels = exp_kernels(_REF_TAUS_S / dt, e_len, "gain")  # (L, n_taus)
+    n_taus = _REF_TAUS_S.size
+    raw = np.zeros((n_taus, 4, 4))
+    gc = np.zeros((n_taus, 4, 4))
+    seeds = np.random.SeedSequence(20_231_116).spawn(_REF_ANIMALS)  # fixed: the same reference always
+    for seed in seeds:
+        x = behavior_channels(simulate_behavior(np.random.default_rng(seed), _REF_FRAMES + e_len, dt, c))
+        filtered = np.stack([causal_filter(np.repeat(x[:, [j]], n_taus, 1), kernels) for j in range(4)], 2)
+        filtered = filtered[e_len:]  # (T, n_taus, 4), past the filters' start-up
+        through_g = causal_filter(filtered.reshape(len(filtered), -1), g).reshape(filtered.shape)[g.size:]
+        for out, f in ((raw, filtered), (gc, through_g)):
+            f = f - f.mean(0)
+            out += np.einsum("tki,tkj->kij", f, f) / len(f)
+    return raw / _REF_ANIMALS, gc / _REF_ANIMALS
+
+
+def _at_tau(table: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
+    """Interpolate a (n_taus, 4, 4) table at each tau (log scale) -> (N, 4, 4)."""
+    x = np.log(np.clip(tau_s, _REF_TAUS_S[0], _REF_TAUS_S[-1]))
+    grid = np.log(_REF_TAUS_S)
+    i = np.clip(np.searchsorted(grid, x) - 1, 0, grid.size - 2)
+    t = ((x - grid[i]) / (grid[i + 1] - grid[i]))[:, None, None]
+    return (1 - t) * table[i] + t * table[i + 1]
+
+
+def _behavior_drive(x: np.ndarray, w: np.ndarray, rectify: np.ndarray, tau_s: np.ndarray,
+                    dt: float, length: int, c: SimConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Each neuron's encoding of behavior, CePNEM-like, (T, N), and the std of its GCaMP-filtered
+    version over the reference cohort, (N,).
+
+    `x` is (T, 4) from `behavior_channels`. Every channel is filtered with the neuron's
+    exponential kernel and divided by that filtered channel's standard deviation over the
+    reference cohort before the weights apply, so that a weight's square is that behavior's
+    share of the behavior part whatever its timescale (slow pumping would otherwise swamp
+    fast reversals), with a scale that is the same in every animal.
+    """
+    raw, gc = (_at_tau(t, tau_s) for t in reference_covariances(c))
+    forward = w[:, 0] >= 0
+    a = np.stack([np.where(forward, 1.0, rectify), np.where(forward, rectify, 1.0)], 1)  # (N, 2)
+    s_v = np.sqrt(np.einsum("ni,nij,nj->n", a, raw[:, :2, :2], a))
+    s_h, s_p = np.sqrt(raw[:, 2, 2]), np.sqrt(raw[:, 3, 3])
+    coef = np.stack([w[:, 0] * a[:, 0] / s_v, w[:, 0] * a[:, 1] / s_v, w[:, 1] / s_h, w[:, 2] / s_p], 1)  # (N, 4)
+    ref_std = np.sqrt(np.einsum("ni,nij,nj->n", coef, gc, coef))
     n_frames = x.shape[0]
     nfft = fft_size(n_frames + length - 1)
-    kernel = np.fft.rfft(np.ascontiguousarray(exp_kernels(tau_frames, length, "gain").T), nfft)  # (N, F)
+    kernel = np.fft.rfft(np.ascontiguousarray(exp_kernels(tau_s / dt, length, "gain").T), nfft)  # (N, F)
     spectra = np.fft.rfft(np.ascontiguousarray(x.T), nfft)  # (4, F)
-    # Rectification: full response in the preferred direction, `rectify` in the other.
-    forward = (w[:, 0] >= 0)[:, None]
-    gain_fwd = np.where(forward, 1.0, rectify[:, None])
-    gain_rev = np.where(forward, rectify[:, None], 1.0)
-    velocity = spectra[0] * gain_fwd + spectra[1] * gain_rev
+    mixed = coef @ spectra  # (N, F): the filters are linear, so mix the channels first
+    return np.fft.irfft(mixed * kernel, nfft)[:, :n_frames].T, ref_std
 
-    def filtered(spectrum: np.ndarray) -> np.ndarray:
-        return standardize(np.fft.irfft(spectrum * kernel, nfft)[:, :n_frames].T)
 
-    return (w[:, 0] * filtered(velocity) + w[:, 1] * filtered(spectra[2])
-            + w[:, 2] * filtered(spectra[3]))
+def _filter_variance(kernels: list[np.ndarray]) -> float:
+    """Variance of unit white noise passed through the kernels in turn."""
+    h = kernels[0]
+    for k in kernels[1:]:
+        h = np.convolve(h, k)
+    return float((h * h).sum())
 
 
 @dataclass(frozen=True)
@@ -363,38 +438,46 @@ class _Grid:
         return int(self.kept[-1]) + self.g_len
 
 
-def _gcamp_kernel(c: SimConfig, grid: _Grid) -> np.ndarray:
-    t = np.arange(grid.g_len) * grid.dt
+def _gcamp_kernel(c: SimConfig, dt: float) -> np.ndarray:
+    t = np.arange(int(np.ceil(8 * c.gcamp_decay_s / dt))) * dt
     k = np.exp(-t / c.gcamp_decay_s) - np.exp(-t / c.gcamp_rise_s)
     return k / k.sum()
 
 
-def _neural_parts(rng: np.random.Generator, grid: _Grid, drive: np.ndarray, load: np.ndarray,
-                  f_beh: np.ndarray, c: SimConfig) -> tuple[list[np.ndarray], np.ndarray]:
+def _neural_parts(rng: np.random.Generator, grid: _Grid, drive: np.ndarray, drive_std: np.ndarray,
+                  load: np.ndarray, f_beh: np.ndarray, c: SimConfig) -> tuple[list[np.ndarray], np.ndarray]:
     """Behavior, internal and private parts at the recorded frames, (T, N) each; states (T, K).
 
-    `drive` is the behavior drive over the last ``grid.span`` frames. Each part goes through
-    the GCaMP kernel, is scaled to unit variance, then weighted by the square root of its
+    `drive` is the behavior drive over the last ``grid.span`` frames and `drive_std` the
+    standard deviation of its GCaMP-filtered version over the reference cohort. Each part
+    goes through the GCaMP kernel, is divided by its standard deviation under the
+    generative model (fixed constants, not this recording's: so that a neuron's scale does
+    not depend on what one animal happened to do), then weighted by the square root of its
     variance fraction.
     """
     fps = 1.0 / grid.dt
-    gcamp = _gcamp_kernel(c, grid)
+    gcamp = _gcamp_kernel(c, grid.dt)
     at_frames = grid.g_len - 1 + grid.kept
 
     def recorded(series: np.ndarray) -> np.ndarray:
         return causal_filter(series, gcamp)[at_frames]
 
     scales = np.geomspace(*c.internal_timescales_s, c.n_internal) * fps
-    states = smooth_ou(rng, grid.span, scales)
-    private = ou(rng, grid.span, rng.uniform(*c.private_timescales_s, load.shape[0]) * fps)
+    states, state_kernels = smooth_ou(rng, grid.span, scales, return_kernels=True)
+    private_scales = rng.uniform(*c.private_timescales_s, load.shape[0]) * fps
+    private, private_kernels = ou(rng, grid.span, private_scales, return_kernels=True)
+    state_var = np.array([_filter_variance([*k, gcamp]) for k in state_kernels])  # (K,)
+    internal_std = np.sqrt((load * load) @ state_var)  # states are independent
+    private_std = np.sqrt([_filter_variance([k, gcamp]) for k in private_kernels])
     f_int = 1.0 - c.private_fraction - f_beh
     parts = [
-        np.sqrt(f_beh) * standardize(recorded(drive)),
+        np.sqrt(f_beh) * recorded(drive) / drive_std,
         # Filters commute with the loadings: filter the K states, not the N mixtures.
-        np.sqrt(f_int) * standardize(recorded(states) @ load.T),
-        np.sqrt(c.private_fraction) * standardize(recorded(private)),
+        np.sqrt(f_int) * (recorded(states) @ load.T) / internal_std,
+        np.sqrt(c.private_fraction) * recorded(private) / private_std,
     ]
-    return parts, standardize(states[at_frames])
+    unit_states = states[at_frames] / np.sqrt([_filter_variance(k) for k in state_kernels])
+    return parts, unit_states
 
 
 def _zscore_parts(parts: list[np.ndarray], noise: np.ndarray):
@@ -419,14 +502,11 @@ def simulate_animal(k: int, seed_seq: np.random.SeedSequence, p: IdentityParams,
     order = rng.permutation(idx.size)  # ROI order has nothing to do with identity
 
     beh = simulate_behavior(behavior_rng, grid.burn + int(grid.kept[-1]) + 1, grid.dt, c)
-    v = beh["velocity"] / LAB_DIVISORS["velocity"]
-    x = np.stack([np.maximum(v, 0), np.minimum(v, 0),
-                  beh["head_curvature"] / LAB_DIVISORS["head_curvature"],
-                  beh["pumping"] / LAB_DIVISORS["pumping"]], axis=1)
-    drive = _behavior_drive(x, w, rectify, tau / grid.dt, grid.e_len)[-grid.span:]
+    drive, drive_std = _behavior_drive(behavior_channels(beh), w, rectify, tau, grid.dt, grid.e_len, c)
+    drive = drive[-grid.span:]
     beh = {key: val[grid.burn + grid.kept] for key, val in beh.items()}
 
-    parts, states = _neural_parts(activity_rng, grid, drive, load, p.fraction[idx], c)
+    parts, states = _neural_parts(activity_rng, grid, drive, drive_std, load, p.fraction[idx], c)
     signal = sum(parts)
     q = activity_rng.uniform(*c.noise_fraction, idx.size)  # noise share of each trace's variance
     sigma = np.sqrt(q / (1 - q)) * signal.std(0)

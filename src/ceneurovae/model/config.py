@@ -31,6 +31,9 @@ class VAEConfig:
     """Z: latent dimensions (per window, or per frame for a trajectory latent)."""
     latent: str = "trajectory"
     """``"trajectory"``: one latent per frame, z (B, T, Z); ``"window"``: one per window, z (B, Z)."""
+    read_in_factors: int = 16
+    """k: factors of the encoder's factor-analysis read-in (0 = linear read-in only); see
+    `IdentityReadIn`."""
     hidden_dim: int = 128
     """H: width of the encoder backbone and of the decoder's context."""
     encoder: str = "transformer"
@@ -88,6 +91,7 @@ class VAEConfig:
         need(self.behavior_dim >= 0, "behavior_dim", "must be >= 0")
         need(self.latent_dim >= 1, "latent_dim", "must be >= 1")
         need(self.hidden_dim >= 1, "hidden_dim", "must be >= 1")
+        need(self.read_in_factors >= 0, "read_in_factors", "must be >= 0")
         need(self.latent in LATENTS, "latent", f"choose one of {LATENTS}")
         need(self.encoder in ENCODERS, "encoder", f"choose one of {ENCODERS}")
         need(self.readout in READOUTS, "readout", f"choose one of {READOUTS}")

@@ -16,25 +16,46 @@ class IdentityReadIn(nn.Module):
 
     Each animal's neurons are scattered into the vocabulary: ``X[b, t, v]`` holds the value
     of the neuron with identity v (0 where not observed) and ``P[b, t, v]`` says whether it
-    was observed. The frame's summary is::
+    was observed. Two summaries are formed per frame:
 
-        u[b, t] = X[b, t] @ W_value + P[b, t] @ W_presence        (B, T, H)
+    - a linear one, ``X @ W_value + P @ W_presence`` (B, T, H): every identity has its own
+      weights, so the encoder knows *which* neuron carries which value;
+    - a factor read-in (``n_factors`` = k > 0): with learned loadings ``A_v`` (k,) and noise
+      variances ``psi_v`` per identity, the posterior mean of k shared factors under a
+      factor-analysis model, given whichever neurons are observed in that frame::
 
-    so every identity has its own weights (the encoder knows *which* neuron carries which
-    value), the order of neurons does not matter, any number of neurons is accepted, and
-    a padded or hidden neuron contributes nothing. Unlabeled neurons (identity 0) share
-    slot 0: their mean value, and whether any was observed.
+          f = (I + sum_v P_v A_v A_v^T / psi_v)^-1  sum_v P_v A_v x_v / psi_v      (B, T, k)
+
+      It weighs each neuron by how informative it is and renormalizes for the subset that
+      is present, which a sum followed by a network does poorly when animals record
+      different neurons (or neurons are hidden for imputation). Returned with the diagonal
+      of the posterior covariance (how certain the estimate is).
+
+    The order of neurons does not matter, any number is accepted, and a padded or hidden
+    neuron contributes nothing. Unlabeled neurons (identity 0) share slot 0 of the linear
+    summary (their mean value, and whether any was observed) and take no part in the
+    factor read-in.
     """
 
-    def __init__(self, n_identities: int, dim: int):
+    def __init__(self, n_identities: int, dim: int, n_factors: int = 0):
         super().__init__()
         self.value = nn.Embedding(n_identities, dim)
         self.presence = nn.Embedding(n_identities, dim)
         nn.init.normal_(self.value.weight, std=dim**-0.5)
         nn.init.normal_(self.presence.weight, std=dim**-0.5)
+        self.n_factors = n_factors
+        if n_factors:
+            self.loading = nn.Embedding(n_identities, n_factors)
+            nn.init.normal_(self.loading.weight, std=n_factors**-0.5)
+            self.log_psi = nn.Embedding(n_identities, 1)
+            nn.init.zeros_(self.log_psi.weight)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        """x, mask: (B, T, N); identity: (B, N) -> (B, T, H)."""
+    @property
+    def n_out(self) -> int:
+        return 2 * self.n_factors
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, identity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x, mask: (B, T, N); identity: (B, N) -> linear (B, T, H), factors (B, T, 2k) or None."""
         B, T, N = x.shape
         V = self.value.num_embeddings
         m = mask.to(x.dtype)
@@ -44,7 +65,19 @@ class IdentityReadIn(nn.Module):
         n_unknown = P[..., :1]
         X = torch.cat([X[..., :1] / n_unknown.clamp(min=1.0), X[..., 1:]], dim=-1)
         P = torch.cat([(n_unknown > 0).to(x.dtype), P[..., 1:]], dim=-1)
-        return X @ self.value.weight + P @ self.presence.weight
+        linear = X @ self.value.weight + P @ self.presence.weight
+        if not self.n_factors:
+            return linear, None
+        k = self.n_factors
+        A = self.loading.weight[1:]  # (V-1, k): identity 0 has no loading
+        w = P[..., 1:] * torch.exp(-self.log_psi.weight[1:, 0])  # (B, T, V-1) precision weights
+        outer = (A[:, :, None] * A[:, None, :]).reshape(V - 1, k * k)
+        prec = (w @ outer).reshape(B, T, k, k) + torch.eye(k, dtype=x.dtype, device=x.device)
+        rhs = (w * X[..., 1:]) @ A  # (B, T, k)
+        chol = torch.linalg.cholesky(prec)
+        f = torch.cholesky_solve(rhs[..., None], chol).squeeze(-1)
+        var = torch.cholesky_inverse(chol).diagonal(dim1=-2, dim2=-1)
+        return linear, torch.cat([f, torch.log(var)], dim=-1)
 
 
 class Encoder(nn.Module):
@@ -60,7 +93,8 @@ class Encoder(nn.Module):
         super().__init__()
         H = cfg.hidden_dim
         self.latent = cfg.latent
-        self.read_in = IdentityReadIn(cfg.n_identities, H)
+        self.read_in = IdentityReadIn(cfg.n_identities, H, cfg.read_in_factors)
+        self.factors_in = nn.Linear(self.read_in.n_out, H) if cfg.read_in_factors else None
         self.behavior_in = nn.Linear(n_behavior_features, H) if n_behavior_features else None
         self.positional = PositionalEncoding(H, cfg.max_len)
         self.norm = nn.LayerNorm(H)
@@ -79,7 +113,9 @@ class Encoder(nn.Module):
         pad: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """x, mask (B, T, N); identity (B, N); behavior_features (B, T, F); pad (B, T) True = padding."""
-        h = self.read_in(x, mask, identity)
+        h, factors = self.read_in(x, mask, identity)
+        if self.factors_in is not None:
+            h = h + self.factors_in(factors)
         if self.behavior_in is not None:
             h = h + self.behavior_in(behavior_features)
         h = self.drop(self.norm(h) + self.positional(h.shape[1]))
