@@ -311,9 +311,11 @@ class BehaviorRidge(Baseline):
 
     For each identity v, pooled over the training animals that recorded it::
 
-        z_v(t) = w_v . f(t) + c_v,     f = standardized `behavior_features` (F of them)
+        z_v(t) = w_v . f(t) + c_v
 
-    fitted by ridge regression; the penalty of each identity is chosen by leave-one-animal-
+    with f the `behavior_features` (F of them) centered per recording and divided by the
+    training animals' pooled standard deviation (`_FeatureScaler`), fitted by ridge
+    regression. The penalty of each identity is chosen by leave-one-animal-
     out CV over its training animals (identities seen in only one animal get the median
     penalty of the others). Everything comes from per-animal sufficient statistics.
     """
