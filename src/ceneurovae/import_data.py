@@ -164,7 +164,9 @@ def import_h5(
             cohort_vocabs.append(vocab)
             for rec in recs.values():
                 rec = _select_behaviors(rec, behaviors, read_mode, where)
-                rec.meta.setdefault("format", "cohort")
+                if rec.meta.get("format", "cohort") != "cohort":
+                    rec.meta.setdefault("source_format", rec.meta["format"])
+                rec.meta["format"] = "cohort"
                 rec.meta["behavior_divisor"] = dict(divisors)
                 names[rec.uid] = [vocab[i] if i else "" for i in rec.identity]
                 add(rec, where)

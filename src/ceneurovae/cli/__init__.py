@@ -16,7 +16,10 @@ from ..errors import CeNeuroVAEError
 __all__ = ["main"]
 
 # command name -> (module under ceneurovae.cli, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("convert", "read recordings in any supported format and write a cohort file"),
+    "info": ("info", "print a summary table of any supported file or folder"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:

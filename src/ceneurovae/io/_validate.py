@@ -178,12 +178,26 @@ def vector_from_intervals(intervals: Sequence[Sequence[int]], n_frames: int) -> 
     return vec
 
 
-def parse_pairs(value, path, key: str) -> tuple[np.ndarray, str]:
-    """Reversal start/stop pairs in any of the layouts the lab's exporters produce.
+def _ordered(pairs: np.ndarray) -> bool:
+    return bool((pairs[:, 0] <= pairs[:, 1]).all())
 
-    Accepted: (n, 2) rows of [start, stop]; (2, n) a row of starts over a row of stops (the
-    HDF5 files, n != 2); a flat or singleton-wrapped list of 2n numbers, all starts then all
-    stops (what a column-major export of the (n, 2) array gives).
+
+def _disjoint(pairs: np.ndarray) -> bool:
+    return _ordered(pairs) and bool((pairs[1:, 0] >= pairs[:-1, 1]).all())
+
+
+def parse_pairs(value, path, key: str, *, prefer: str = "rows") -> tuple[np.ndarray, str]:
+    """Start/stop frame pairs in any of the layouts the lab's exporters produce.
+
+    Accepted: (n, 2) rows of [start, stop]; (2, n) a row of starts over a row of stops (what
+    h5py shows for the Julia-written HDF5 files); a flat or singleton-wrapped list of 2n
+    numbers, all starts then all stops (a column-major export of the (n, 2) array).
+
+    Parameters
+    ----------
+    prefer : {"rows", "columns"}
+        The layout to assume for a (2, 2) array when both readings give ordered,
+        non-overlapping pairs: "rows" for JSON, "columns" for HDF5.
 
     Returns
     -------
@@ -192,6 +206,7 @@ def parse_pairs(value, path, key: str) -> tuple[np.ndarray, str]:
         Which layout was found.
     """
     arr = float_array(value if value is not None else [], path, key)
+    rows_name, cols_name = "(n, 2) rows of [start, stop]", "(2, n) starts over stops"
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.int64), "empty"
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -202,22 +217,26 @@ def parse_pairs(value, path, key: str) -> tuple[np.ndarray, str]:
         half = arr.size // 2
         pairs, layout = np.stack([arr[:half], arr[half:]], axis=1), "flat (starts then stops)"
     elif arr.ndim == 2 and arr.shape[1] == 2 and arr.shape[0] != 2:
-        pairs, layout = arr, "(n, 2) rows of [start, stop]"
+        pairs, layout = arr, rows_name
     elif arr.ndim == 2 and arr.shape[0] == 2 and arr.shape[1] != 2:
-        pairs, layout = arr.T, "(2, n) starts over stops"
+        pairs, layout = arr.T, cols_name
     elif arr.shape == (2, 2):
-        # Two events: the layout is ambiguous; the one whose pairs are ordered wins.
-        rows_ok = bool((arr[:, 0] <= arr[:, 1]).all())
-        pairs, layout = (arr, "(n, 2) rows of [start, stop]") if rows_ok else (arr.T, "(2, n) starts over stops")
+        # Two pairs: ambiguous. Keep the preferred reading unless only the other one gives
+        # ordered, non-overlapping pairs.
+        readings = [(arr, rows_name), (arr.T, cols_name)]
+        if prefer == "columns":
+            readings.reverse()
+        pairs, layout = next((r for r in readings if _disjoint(r[0])), readings[0])
     else:
         raise FormatError(f"expected start/stop pairs, got shape {arr.shape}", path=path, key=key)
     if not np.isfinite(pairs).all() or (pairs != np.round(pairs)).any():
         raise FormatError("start/stop frames must be whole numbers", path=path, key=key)
     pairs = pairs.astype(np.int64)
-    if (pairs[:, 1] < pairs[:, 0]).any():
+    if not _ordered(pairs):
         i = int(np.flatnonzero(pairs[:, 1] < pairs[:, 0])[0])
         raise FormatError(
-            f"pair {i + 1} ends before it starts: {pairs[i].tolist()}", path=path, key=key
+            f"pair {i + 1} ends before it starts: {pairs[i].tolist()} (layout read: {layout})",
+            path=path, key=key,
         )
     return pairs, layout
 
