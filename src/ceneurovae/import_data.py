@@ -31,7 +31,7 @@ from .io import (
     resample_to_common,
 )
 from .io._behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS
-from .io._validate import warn
+from .io._validate import damaged_file_guard, warn
 from .io.labels import LabelEntry
 from .io.wormwideweb import wormwideweb_labels, wormwideweb_uid
 from .normalize import LAB_DIVISORS
@@ -159,33 +159,34 @@ def import_h5(
 
     for s in sources:
         where = str(s.path)
-        if s.format == "cohort":
-            recs, vocab, divisors = read_cohort(s.path)
-            cohort_vocabs.append(vocab)
-            for rec in recs.values():
-                rec = _select_behaviors(rec, behaviors, read_mode, where)
-                if rec.meta.get("format", "cohort") != "cohort":
-                    rec.meta.setdefault("source_format", rec.meta["format"])
-                rec.meta["format"] = "cohort"
-                rec.meta["behavior_divisor"] = dict(divisors)
-                names[rec.uid] = [vocab[i] if i else "" for i in rec.identity]
+        with damaged_file_guard(where, f"{s.format} file"):
+            if s.format == "cohort":
+                recs, vocab, divisors = read_cohort(s.path)
+                cohort_vocabs.append(vocab)
+                for rec in recs.values():
+                    rec = _select_behaviors(rec, behaviors, read_mode, where)
+                    if rec.meta.get("format", "cohort") != "cohort":
+                        rec.meta.setdefault("source_format", rec.meta["format"])
+                    rec.meta["format"] = "cohort"
+                    rec.meta["behavior_divisor"] = dict(divisors)
+                    names[rec.uid] = [vocab[i] if i else "" for i in rec.identity]
+                    add(rec, where)
+            elif s.format == "flavell":
+                rec = read_flavell(s.path, head_angle_pos_is_ventral=head_angle_pos_is_ventral, **reader_options)
                 add(rec, where)
-        elif s.format == "flavell":
-            rec = read_flavell(s.path, head_angle_pos_is_ventral=head_angle_pos_is_ventral, **reader_options)
-            add(rec, where)
-        elif s.format == "wormwideweb":
-            obj = load_json(s.path)
-            uid = wormwideweb_uid(obj, s.path)
-            if uid in h5_uids:
-                # The HDF5 file carries the data; this file only lends its labels.
-                entries = wormwideweb_labels(obj, s.path)
+            elif s.format == "wormwideweb":
+                obj = load_json(s.path)
+                uid = wormwideweb_uid(obj, s.path)
+                if uid in h5_uids:
+                    # The HDF5 file carries the data; this file only lends its labels.
+                    entries = wormwideweb_labels(obj, s.path)
+                    if entries:
+                        own_labels.setdefault(uid, (where, entries))
+                    continue
+                rec, entries = read_wormwideweb(s.path, content=obj, **reader_options)
                 if entries:
-                    own_labels.setdefault(uid, (where, entries))
-                continue
-            rec, entries = read_wormwideweb(s.path, content=obj, **reader_options)
-            if entries:
-                own_labels[rec.uid] = (where, entries)
-            add(rec, where)
+                    own_labels[rec.uid] = (where, entries)
+                add(rec, where)
 
     datasets = _apply_missing_behavior(datasets, missing_behavior)
     _apply_labels(datasets, names, label_sets, own_labels, min_confidence, uncertain, invalid_labels)

@@ -9,11 +9,30 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
-from ..errors import DataWarning, FormatError
+from ..errors import CeNeuroVAEError, DataWarning, FormatError
+
+# What h5py, json and numpy raise on damaged input; turned into FormatError at the edge.
+LOW_LEVEL_ERRORS = (KeyError, OSError, ValueError, TypeError, IndexError, RuntimeError, AttributeError)
+
+
+@contextmanager
+def damaged_file_guard(path, what: str) -> Iterator[None]:
+    """Turn any low-level error raised while reading `path` into a `FormatError` naming it.
+
+    Readers check what they can and say so precisely; this is the last line for damage
+    nobody can foresee (a corrupted HDF5 header, a byte flipped inside a JSON key).
+    """
+    try:
+        yield
+    except CeNeuroVAEError:
+        raise
+    except LOW_LEVEL_ERRORS as err:
+        raise FormatError(f"damaged or unreadable {what} ({type(err).__name__}: {err})", path=path) from None
 
 
 def warn(message: str, path: str | os.PathLike | None = None, key: str | None = None) -> None:

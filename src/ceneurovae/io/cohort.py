@@ -33,7 +33,7 @@ from ..errors import DataWarning, FormatError
 from ..identity import Vocabulary
 from ..normalize import LAB_DIVISORS
 from ..recording import Recording
-from ._validate import report_nonfinite
+from ._validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
 
 __all__ = ["write_cohort", "read_cohort", "is_cohort_file"]
 
@@ -136,7 +136,7 @@ def is_cohort_file(path: str | os.PathLike) -> bool:
     try:
         with h5py.File(path, "r") as f:
             return "data" in f and "label_name" in f
-    except (OSError, ValueError):
+    except LOW_LEVEL_ERRORS:
         return False
 
 
@@ -156,15 +156,10 @@ def read_cohort(path: str | os.PathLike) -> tuple[dict[str, Recording], Vocabula
         raise FormatError("the file is empty (0 bytes)", path=path)
     try:
         f = h5py.File(path, "r")
-    except OSError as err:
+    except LOW_LEVEL_ERRORS as err:
         raise FormatError(f"cannot open as HDF5: truncated, damaged or not HDF5 ({err})", path=path) from None
-    with f:
-        try:
-            return _read_open_cohort(f, path)
-        except (KeyError, OSError, ValueError, TypeError, IndexError, RuntimeError, AttributeError) as err:
-            if isinstance(err, FormatError):
-                raise
-            raise FormatError(f"damaged or incomplete cohort file ({type(err).__name__}: {err})", path=path) from None
+    with f, damaged_file_guard(path, "cohort file"):
+        return _read_open_cohort(f, path)
 
 
 def _require(f: h5py.Group, key: str, path: str):

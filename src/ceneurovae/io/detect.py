@@ -25,7 +25,7 @@ from pathlib import Path
 import h5py
 
 from ..errors import FormatError
-from ._validate import warn
+from ._validate import damaged_file_guard, warn
 from .flavell import open_hdf5
 from .labels import looks_like_label_file
 from .wormwideweb import load_json
@@ -66,7 +66,7 @@ def detect_format(path: str | os.PathLike) -> str:
     with open(p, "rb") as fh:
         head = fh.read(8)
     if h5py.is_hdf5(str(p)) or head.startswith(b"\x89HDF"):
-        with open_hdf5(str(p)) as f:
+        with open_hdf5(str(p)) as f, damaged_file_guard(str(p), "HDF5 file"):
             keys = sorted(f.keys())
             if "data" in f and "label_name" in f:
                 return "cohort"

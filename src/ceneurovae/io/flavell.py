@@ -41,7 +41,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..errors import CeNeuroVAEError, FormatError
+from ..errors import FormatError
 from ..recording import Recording, split_segments
 from ._behavior import (
     DEFAULT_BEHAVIORS,
@@ -51,7 +51,9 @@ from ._behavior import (
     manifest_pos_is_ventral,
 )
 from ._validate import (
+    LOW_LEVEL_ERRORS,
     clip_intervals,
+    damaged_file_guard,
     fit_timestamps,
     float_array,
     frame_count,
@@ -89,7 +91,7 @@ def is_flavell_file(path: str | os.PathLike) -> bool:
     try:
         with h5py.File(path, "r") as f:
             return isinstance(f.get("gcamp"), h5py.Group) and isinstance(f.get("behavior"), h5py.Group)
-    except (OSError, ValueError):
+    except LOW_LEVEL_ERRORS:
         return False
 
 
@@ -101,7 +103,7 @@ def open_hdf5(path: str) -> h5py.File:
         return h5py.File(path, "r")
     except FileNotFoundError:
         raise FormatError("no such file", path=path) from None
-    except OSError as err:
+    except LOW_LEVEL_ERRORS as err:
         raise FormatError(f"cannot open as HDF5: truncated, damaged or not HDF5 ({err})", path=path) from None
 
 
@@ -144,18 +146,11 @@ def read_flavell(
     """
     path = os.fspath(path)
     uid = uid or flavell_uid(path)
-    with open_hdf5(path) as f:
-        try:
-            return _read(
-                f, path, uid, list(behaviors), traces, missing_behavior,
-                head_curvature_positive, head_angle_pos_is_ventral,
-            )
-        except CeNeuroVAEError:
-            raise
-        except (KeyError, OSError, ValueError, TypeError, IndexError, RuntimeError) as err:
-            raise FormatError(
-                f"damaged or unreadable format-1 file ({type(err).__name__}: {err})", path=path
-            ) from None
+    with open_hdf5(path) as f, damaged_file_guard(path, "format-1 file"):
+        return _read(
+            f, path, uid, list(behaviors), traces, missing_behavior,
+            head_curvature_positive, head_angle_pos_is_ventral,
+        )
 
 
 def _group(f: h5py.File, name: str, path: str) -> h5py.Group:

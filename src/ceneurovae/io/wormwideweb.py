@@ -33,12 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CeNeuroVAEError, FormatError
+from ..errors import FormatError
 from ..identity import canonical_label, neuron_class
 from ..recording import Recording
 from ._behavior import DEFAULT_BEHAVIORS, SIGNED_BY_HEAD_ANGLE, V1_KEYS, V2_KEYS, head_sign
 from ._validate import (
     clip_intervals,
+    damaged_file_guard,
     fit_timestamps,
     float_array,
     frame_count,
@@ -145,14 +146,8 @@ def read_wormwideweb(
             f"'timing' objects (version 2); found {found}",
             path=path,
         )
-    try:
+    with damaged_file_guard(path, f"WormWideWeb v{version} file"):
         return _read(obj, version, path, list(behaviors), traces, missing_behavior, head_curvature_positive)
-    except CeNeuroVAEError:
-        raise
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
-        raise FormatError(
-            f"malformed WormWideWeb v{version} file ({type(err).__name__}: {err})", path=path
-        ) from None
 
 
 def _section(obj: Mapping, name: str, path: str) -> Mapping:
