@@ -234,3 +234,27 @@ class TestImportH5Options:
     def test_missing_input(self, tmp_path):
         with pytest.raises(FormatError, match=r"nope: no such file or folder"):
             import_h5(tmp_path / "nope")
+
+
+class TestImportH5Cohort:
+    def test_head_sign_option_applies_to_cohorts(self, tmp_path, recs):
+        vocab = Vocabulary([])
+        write_cohort(tmp_path / "c.h5", recs, vocab)
+        dorsal, _ = import_h5(tmp_path / "c.h5")
+        ventral, _ = import_h5(tmp_path / "c.h5", head_curvature_positive="ventral")
+        for uid in recs:
+            np.testing.assert_allclose(ventral[uid].behavior[:, 1], -dorsal[uid].behavior[:, 1])
+            np.testing.assert_allclose(ventral[uid].behavior[:, 0], dorsal[uid].behavior[:, 0])
+            assert ventral[uid].meta["head_curvature_positive"] == "ventral"
+
+    def test_convert_round_trip_keeps_labels_and_report(self, tmp_path, recs, flavell_folder):
+        write_label_file(flavell_folder / "neuropal_labels.json", recs)
+        first, vocab = import_h5(flavell_folder, head_angle_pos_is_ventral=SIGNS)
+        write_cohort(tmp_path / "c.h5", first, vocab)
+        back, vocab2 = import_h5(tmp_path / "c.h5")
+        assert vocab2 == vocab
+        for uid, rec in first.items():
+            assert back[uid].labels == rec.labels
+            np.testing.assert_array_equal(back[uid].identity, rec.identity)
+            assert back[uid].meta["label_report"] == rec.meta["label_report"]
+            assert back[uid].meta["format"] == "cohort" and back[uid].meta["source_format"] == "flavell-h5"

@@ -30,7 +30,7 @@ from .io import (
     read_wormwideweb,
     resample_to_common,
 )
-from .io._behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS
+from .io._behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS, SIGNED_BY_HEAD_ANGLE, head_sign
 from .io._validate import damaged_file_guard, warn
 from .io.labels import LabelEntry
 from .io.wormwideweb import wormwideweb_labels, wormwideweb_uid
@@ -165,6 +165,7 @@ def import_h5(
                 cohort_vocabs.append(vocab)
                 for rec in recs.values():
                     rec = _select_behaviors(rec, behaviors, read_mode, where)
+                    rec = _cohort_head_sign(rec, head_curvature_positive)
                     if rec.meta.get("format", "cohort") != "cohort":
                         rec.meta.setdefault("source_format", rec.meta["format"])
                     rec.meta["format"] = "cohort"
@@ -291,8 +292,21 @@ def _select_behaviors(rec: Recording, behaviors: list[str], mode: str, where: st
     return rec.replace(behavior=values, behavior_mask=mask, behavior_names=list(behaviors), meta=meta)
 
 
+def _cohort_head_sign(rec: Recording, target: str) -> Recording:
+    """Cohort files hold the convention their writer recorded (dorsal when unrecorded)."""
+    source = rec.meta.get("head_curvature_positive") or "dorsal"
+    factor, result = head_sign(source, target)
+    cols = [j for j, n in enumerate(rec.behavior_names) if n in SIGNED_BY_HEAD_ANGLE]
+    if factor == 1.0 or not cols:
+        rec.meta["head_curvature_positive"] = result
+        return rec
+    behavior = rec.behavior.copy()
+    behavior[:, cols] *= factor
+    return rec.replace(behavior=behavior, meta={**rec.meta, "head_curvature_positive": result})
+
+
 def _apply_missing_behavior(datasets: dict[str, Recording], mode: str) -> dict[str, Recording]:
-    lacking = {uid: rec.meta.get("missing_behaviors") for uid, rec in datasets.items() if rec.meta.get("missing_behaviors")}
+    lacking = {uid: r.meta["missing_behaviors"] for uid, r in datasets.items() if r.meta.get("missing_behaviors")}
     if not lacking:
         return datasets
     listing = "; ".join(f"{uid} lacks {m}" for uid, m in lacking.items())
@@ -336,7 +350,11 @@ def _apply_labels(datasets, names, label_sets, own_labels, min_confidence, uncer
         unused = sorted(set(sets) - used)
         if unused:
             shown = ", ".join(unused[:8]) + (", ..." if len(unused) > 8 else "")
-            warn(f"labels for {len(unused)} uids match no recording read (or one that carries its own identities): {shown}", src)
+            warn(
+                f"labels for {len(unused)} uids match no recording read (or one that carries its "
+                f"own identities): {shown}",
+                src,
+            )
 
 
 def _vocabulary(option, datasets, names, cohort_vocabs, sources) -> Vocabulary:

@@ -9,8 +9,16 @@ import csv
 import functools
 from importlib import resources
 
-__all__ = ["DEFAULT_BEHAVIORS", "SIGNED_BY_HEAD_ANGLE", "FORMAT1_KEYS", "V1_KEYS", "V2_KEYS",
-           "manifest_pos_is_ventral"]
+__all__ = [
+    "DEFAULT_BEHAVIORS",
+    "SIGNED_BY_HEAD_ANGLE",
+    "FORMAT1_KEYS",
+    "V1_KEYS",
+    "V2_KEYS",
+    "HEAD_TARGETS",
+    "head_sign",
+    "manifest_pos_is_ventral",
+]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
 

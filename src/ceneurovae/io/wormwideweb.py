@@ -225,7 +225,10 @@ def _read(obj, version, path, behaviors, traces, missing_behavior, target):
         )
     N = x.shape[1]
     if n_declared is not None and n_declared != N:
-        warn(f"the file declares {n_declared} neurons but its traces have {N}: using {N}", path, trace_prefix + trace_key)
+        warn(
+            f"the file declares {n_declared} neurons but its traces have {N}: using {N}",
+            path, trace_prefix + trace_key,
+        )
 
     meta: dict = {
         "format": f"wormwideweb-v{version}",
@@ -270,7 +273,9 @@ def _read(obj, version, path, behaviors, traces, missing_behavior, target):
         for name, frames in ev.items():
             events[str(name)] = frames_from_one_based(frames, T, path, f"{tprefix}{event_key}/{name}")
     elif ev is not None:
-        raise FormatError(f"expected an object of event frames, got {type(ev).__name__}", path=path, key=tprefix + event_key)
+        raise FormatError(
+            f"expected an object of event frames, got {type(ev).__name__}", path=path, key=tprefix + event_key
+        )
 
     entries = wormwideweb_labels(obj, path)
 
