@@ -232,3 +232,28 @@ class TestReadFlavellBadInput:
         with pytest.warns(DataWarning, match=r"1 of 3 intervals reach beyond the 120 frames"):
             back = read_flavell(path, head_angle_pos_is_ventral=False)
         assert back.events["reversals"] == [[2, 5], [100, 110], [118, 120]]
+
+
+class TestReadFlavellOptions:
+    @pytest.mark.parametrize(
+        "option, message",
+        [
+            ({"traces": "raw"}, r"traces='raw' is not one of 'zscored', 'original', 'f20', 'fmean'"),
+            ({"missing_behavior": "drop"}, r"missing_behavior='drop' is not one of 'error', 'mask'"),
+            ({"head_curvature_positive": "up"}, r"head_curvature_positive='up' is not one of"),
+            ({"behaviors": ["velocity", "velocity"]}, r"behaviors must be a non-empty list of distinct names"),
+        ],
+    )
+    def test_refused_before_opening(self, tmp_path, option, message):
+        from ceneurovae.errors import ConfigError
+
+        with pytest.raises(ConfigError, match=message):
+            read_flavell(tmp_path / "never-opened-data.h5", **option)
+
+    def test_other_trace_kind(self, tmp_path):
+        rec, path = written(tmp_path)
+        with h5py.File(path, "a") as f:
+            f["gcamp/trace_array_original"] = rec.traces.astype(np.float64) + 3.0
+        back = read_flavell(path, traces="original", head_angle_pos_is_ventral=False)
+        assert back.meta["trace_key"] == "gcamp/trace_array_original" and "zscored" not in back.meta
+        np.testing.assert_allclose(back.traces, rec.traces + 3.0, rtol=1e-6)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Iterable
 from importlib import resources
+
+from ..errors import ConfigError
 
 __all__ = [
     "DEFAULT_BEHAVIORS",
@@ -18,6 +21,7 @@ __all__ = [
     "HEAD_TARGETS",
     "head_sign",
     "manifest_pos_is_ventral",
+    "check_reader_options",
 ]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
@@ -86,3 +90,21 @@ def head_sign(source: str, target: str) -> tuple[float, str]:
     if target == "as_read" or source == "unknown":
         return 1.0, source
     return (1.0 if source == target else -1.0), target
+
+
+def check_reader_options(behaviors, traces: str, trace_kinds: Iterable[str], missing_behavior: str, target: str) -> list[str]:
+    """Refuse impossible reader options with `ConfigError` before a file is opened."""
+    if isinstance(behaviors, str):
+        behaviors = [behaviors]
+    behaviors = list(behaviors)
+    if not behaviors or not all(isinstance(b, str) and b for b in behaviors) or len(set(behaviors)) != len(behaviors):
+        raise ConfigError(f"behaviors must be a non-empty list of distinct names, got {behaviors!r}")
+    kinds = tuple(trace_kinds)
+    for name, value, allowed in [
+        ("traces", traces, kinds),
+        ("missing_behavior", missing_behavior, ("error", "mask")),
+        ("head_curvature_positive", target, HEAD_TARGETS),
+    ]:
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+    return behaviors

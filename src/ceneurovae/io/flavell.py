@@ -47,6 +47,7 @@ from ._behavior import (
     DEFAULT_BEHAVIORS,
     FORMAT1_KEYS,
     SIGNED_BY_HEAD_ANGLE,
+    check_reader_options,
     head_sign,
     manifest_pos_is_ventral,
 )
@@ -144,11 +145,12 @@ def read_flavell(
         Traces (T, N) as read, behavior (T, D) in physical units, identities unknown
         (the file holds no names), events ``reversals`` and ``heat`` (0-based frames).
     """
+    behaviors = check_reader_options(behaviors, traces, TRACE_KINDS, missing_behavior, head_curvature_positive)
     path = os.fspath(path)
     uid = uid or flavell_uid(path)
     with open_hdf5(path) as f, damaged_file_guard(path, "format-1 file"):
         return _read(
-            f, path, uid, list(behaviors), traces, missing_behavior,
+            f, path, uid, behaviors, traces, missing_behavior,
             head_curvature_positive, head_angle_pos_is_ventral,
         )
 

@@ -36,7 +36,14 @@ import numpy as np
 from ..errors import FormatError
 from ..identity import canonical_label, neuron_class
 from ..recording import Recording
-from ._behavior import DEFAULT_BEHAVIORS, SIGNED_BY_HEAD_ANGLE, V1_KEYS, V2_KEYS, head_sign
+from ._behavior import (
+    DEFAULT_BEHAVIORS,
+    SIGNED_BY_HEAD_ANGLE,
+    V1_KEYS,
+    V2_KEYS,
+    check_reader_options,
+    head_sign,
+)
 from ._validate import (
     clip_intervals,
     damaged_file_guard,
@@ -136,6 +143,9 @@ def read_wormwideweb(
     labels : dict int -> LabelEntry or None
         The file's label entries keyed by 1-based trace row, None when it has none.
     """
+    behaviors = check_reader_options(
+        behaviors, traces, ("zscored", "original", "f20"), missing_behavior, head_curvature_positive
+    )
     path = os.fspath(path)
     obj = load_json(path) if content is None else content
     version = wormwideweb_version(obj)
@@ -147,7 +157,7 @@ def read_wormwideweb(
             path=path,
         )
     with damaged_file_guard(path, f"WormWideWeb v{version} file"):
-        return _read(obj, version, path, list(behaviors), traces, missing_behavior, head_curvature_positive)
+        return _read(obj, version, path, behaviors, traces, missing_behavior, head_curvature_positive)
 
 
 def _section(obj: Mapping, name: str, path: str) -> Mapping:
