@@ -109,3 +109,16 @@ class TestFindSources:
     def test_list_keeps_order_and_drops_repeats(self, files):
         sources = find_sources([files["v2"], files["cohort"], files["v2"]])
         assert [s.format for s in sources] == ["wormwideweb", "cohort"]
+
+
+class TestDamagedLayouts:
+    def test_hdf5_with_some_of_our_keys_is_damaged_not_foreign(self, tmp_path):
+        with h5py.File(tmp_path / "x.h5", "w") as f:
+            f["behavior/velocity"] = np.zeros(3)
+        with pytest.raises(FormatError, match=r"x\.h5: incomplete or damaged: top-level keys \['behavior'\]"):
+            find_sources(tmp_path)
+
+    def test_json_recording_without_traces_is_damaged_not_foreign(self, tmp_path):
+        (tmp_path / "w.json").write_text(json.dumps({"velocity": [1, 2], "uid": "w"}))
+        with pytest.raises(FormatError, match=r"w\.json: incomplete or damaged"):
+            find_sources(tmp_path)

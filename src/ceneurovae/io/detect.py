@@ -11,8 +11,10 @@ Formats, by what is inside (never by file name alone):
 ==================  ==========================================================
 
 A folder is read one level deep. Empty, truncated or undecodable files raise
-`FormatError`; well-formed files of some other layout are skipped with a `DataWarning`
-naming them; a folder with nothing readable raises `FormatError` listing what it holds.
+`FormatError`, and so do files holding some of our keys without a complete layout (a
+damaged recording must not leave a quietly smaller cohort). Well-formed files holding none
+of our keys are someone else's: skipped with a `DataWarning` naming them. A folder with
+nothing readable raises `FormatError` listing what it holds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ __all__ = ["FORMATS", "Source", "detect_format", "find_sources"]
 
 FORMATS = ("cohort", "flavell", "wormwideweb", "labels")
 _CANDIDATE_SUFFIXES = {".h5", ".hdf5", ".hdf", ".json"}
+# Keys of our formats: a file holding some of them but not a complete layout is damaged data,
+# an error, where a file holding none of them is someone else's file, skipped.
+_HDF5_KEYS = {"gcamp", "behavior", "timing", "data", "label_name", "B_norm_divisor"}
+_JSON_KEYS = (b'"velocity"', b'"timestamp_confocal"', b'"gcamp"', b'"timing"', b'"trace_',
+              b'"head_curvature"', b'"reversal_events"', b'"label"', b'"roi_to_neuron"')
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,11 @@ def detect_format(path: str | os.PathLike) -> str:
                 return "cohort"
             if isinstance(f.get("gcamp"), h5py.Group) and isinstance(f.get("behavior"), h5py.Group):
                 return "flavell"
-        raise _ForeignLayout(
-            f"HDF5 file in no supported layout: top-level keys {keys}; expected gcamp/ and "
-            "behavior/ (a <uid>-data.h5 file) or data/ and label_name (a cohort file)",
-            path=str(p),
-        )
+        expected = "gcamp/ and behavior/ (a <uid>-data.h5 file) or data/ and label_name (a cohort file)"
+        if p.name.endswith("-data.h5") or set(keys) & _HDF5_KEYS:
+            # Some of our keys, or a format-1 name: a damaged data file, not a foreign one.
+            raise FormatError(f"incomplete or damaged: top-level keys {keys}; expected {expected}", path=str(p))
+        raise _ForeignLayout(f"HDF5 file in no supported layout: top-level keys {keys}; expected {expected}", path=str(p))
     if head.lstrip()[:1] in (b"{", b"["):
         with open(p, "rb") as fh:
             text = fh.read()
@@ -87,11 +94,13 @@ def detect_format(path: str | os.PathLike) -> str:
         if looks_like_label_file(obj):
             return "labels"
         found = sorted(map(str, obj))[:10] if isinstance(obj, dict) else type(obj).__name__
-        raise _ForeignLayout(
-            f"JSON file in no supported layout (found {found}); expected a WormWideWeb recording "
-            "(trace_array, or gcamp and timing) or a label file {uid: {\"<row>\": {\"label\": ...}}}",
-            path=str(p),
+        expected = (
+            "expected a WormWideWeb recording (trace_array, or gcamp and timing) or a label file "
+            "{uid: {\"<row>\": {\"label\": ...}}}"
         )
+        if any(k in text for k in _JSON_KEYS):
+            raise FormatError(f"incomplete or damaged (found {found}); {expected}", path=str(p))
+        raise _ForeignLayout(f"JSON file in no supported layout (found {found}); {expected}", path=str(p))
     raise FormatError(f"neither HDF5 nor JSON (starts with {head!r})", path=str(p))
 
 
