@@ -140,12 +140,37 @@ def import_h5(
         if s.format == "labels":
             label_sets.append((str(s.path), read_label_file(s.path)))
 
+    datasets, names, own_labels, cohort_vocabs = _read_sources(
+        sources, behaviors, read_mode, reader_options, head_angle_pos_is_ventral
+    )
+    datasets = _apply_missing_behavior(datasets, missing_behavior)
+    _apply_labels(datasets, names, label_sets, own_labels, min_confidence, uncertain, invalid_labels)
+    vocab = _vocabulary(vocabulary, datasets, names, cohort_vocabs, sources)
+    for uid, rec in list(datasets.items()):
+        identity = vocab.encode(names.get(uid, [""] * rec.n_neurons))
+        rec.meta.setdefault("behavior_divisor", {n: LAB_DIVISORS.get(n, 1.0) for n in rec.behavior_names})
+        datasets[uid] = rec.replace(identity=identity)
+    _report_outside_vocabulary(datasets, names, vocab)
+    datasets = resample_to_common(datasets, dt)
+    return datasets, vocab
+
+
+def _read_sources(sources, behaviors, read_mode, reader_options, pos_is_ventral):
+    """Read every recording of every source, once.
+
+    Returns
+    -------
+    datasets : dict uid -> Recording, in source order
+    names : dict uid -> canonical name per neuron, for cohort recordings (their identities)
+    own_labels : dict uid -> (file, label entries) carried by WormWideWeb files
+    cohort_vocabs : list of the cohort files' vocabularies
+    """
     h5_uids = {flavell_uid(s.path) for s in sources if s.format == "flavell"}
     datasets: dict[str, Recording] = {}
     origin: dict[str, str] = {}
+    names: dict[str, list[str]] = {}
     own_labels: dict[str, tuple[str, dict[int, LabelEntry]]] = {}
     cohort_vocabs: list[Vocabulary] = []
-    names: dict[str, list[str]] = {}
 
     def add(rec: Recording, where: str) -> None:
         if rec.uid in datasets:
@@ -165,7 +190,7 @@ def import_h5(
                 cohort_vocabs.append(vocab)
                 for rec in recs.values():
                     rec = _select_behaviors(rec, behaviors, read_mode, where)
-                    rec = _cohort_head_sign(rec, head_curvature_positive)
+                    rec = _cohort_head_sign(rec, reader_options["head_curvature_positive"])
                     if rec.meta.get("format", "cohort") != "cohort":
                         rec.meta.setdefault("source_format", rec.meta["format"])
                     rec.meta["format"] = "cohort"
@@ -173,8 +198,7 @@ def import_h5(
                     names[rec.uid] = [vocab[i] if i else "" for i in rec.identity]
                     add(rec, where)
             elif s.format == "flavell":
-                rec = read_flavell(s.path, head_angle_pos_is_ventral=head_angle_pos_is_ventral, **reader_options)
-                add(rec, where)
+                add(read_flavell(s.path, head_angle_pos_is_ventral=pos_is_ventral, **reader_options), where)
             elif s.format == "wormwideweb":
                 obj = load_json(s.path)
                 uid = wormwideweb_uid(obj, s.path)
@@ -188,17 +212,7 @@ def import_h5(
                 if entries:
                     own_labels[rec.uid] = (where, entries)
                 add(rec, where)
-
-    datasets = _apply_missing_behavior(datasets, missing_behavior)
-    _apply_labels(datasets, names, label_sets, own_labels, min_confidence, uncertain, invalid_labels)
-    vocab = _vocabulary(vocabulary, datasets, names, cohort_vocabs, sources)
-    for uid, rec in list(datasets.items()):
-        identity = vocab.encode(names.get(uid, [""] * rec.n_neurons))
-        rec.meta.setdefault("behavior_divisor", {n: LAB_DIVISORS.get(n, 1.0) for n in rec.behavior_names})
-        datasets[uid] = rec.replace(identity=identity)
-    _report_outside_vocabulary(datasets, names, vocab)
-    datasets = resample_to_common(datasets, dt)
-    return datasets, vocab
+    return datasets, names, own_labels, cohort_vocabs
 
 
 def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head,
@@ -224,8 +238,8 @@ def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_beh
     ):
         raise ConfigError(f"min_confidence={min_confidence!r} must be a number >= 0 (NeuroPAL scale 1-5) or None")
     one_of("uncertain", uncertain, _UNCERTAIN)
-    if not isinstance(vocabulary, Vocabulary):
-        one_of("vocabulary", vocabulary, _VOCABULARY + ("a Vocabulary",))
+    if not isinstance(vocabulary, Vocabulary) and vocabulary not in _VOCABULARY:
+        raise ConfigError(f"vocabulary={vocabulary!r} is not one of 'data', 'atlas' or a Vocabulary")
     one_of("missing_behavior", missing_behavior, _MISSING_BEHAVIOR)
     one_of("head_curvature_positive", head, HEAD_TARGETS)
     if pos_is_ventral is not None and not (
