@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train a model on recordings, into a run folder"),
     "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings"),
     "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
+    "convert": ("convert", "Read recordings in any supported format and write a cohort file"),
+    "info": ("info", "Print a summary table of any supported file or folder"),
 }
 
 
