@@ -1,0 +1,368 @@
+"""`write_report`: run the analyses, draw the figures, write ``index.html`` beside them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..identity import neuron_class
+from ..recording import Recording
+from ..train import EpochRecord
+from . import analysis as A
+from . import figures as F
+from .html import FigureEntry, evaluation_tables, render_page
+
+__all__ = ["write_report", "read_metrics", "best_epoch"]
+
+KL_THRESHOLD = 0.01
+"""KL (nats per frame, or per window) above which a latent dimension counts as active."""
+
+
+def read_metrics(path: str | os.PathLike) -> list[EpochRecord]:
+    """The training history from a run folder's ``metrics.csv``."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as err:
+        raise DataError(f"cannot read the training history: {err.strerror}", path=str(path)) from None
+    out = []
+    for n, row in enumerate(rows, start=2):
+        try:
+            out.append(EpochRecord(**{
+                f: (int(float(row[f])) if f in ("epoch", "skipped_steps") else float(row[f]))
+                for f in EpochRecord._fields
+            }))
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataError(f"line {n} is not a training record ({type(err).__name__}: {err})", path=str(path)) from None
+    return out
+
+
+def best_epoch(history: Sequence[EpochRecord], train_cfg) -> int | None:
+    """The epoch whose weights training kept, by the rule of `ceneurovae.train.fit_model`.
+
+    While the KL weight still ramps up, every epoch replaces the best (their losses measure
+    different objectives); afterwards only an improvement larger than ``min_delta`` does.
+    """
+    best, best_loss = None, math.inf
+    for h in history:
+        settled = train_cfg.kl_schedule in ("constant", "cyclical") or h.epoch >= train_cfg.kl_warmup_epochs
+        if not settled or h.val < best_loss - train_cfg.min_delta:
+            best, best_loss = h.epoch, h.val
+    return best
+
+
+def _as_mapping(evaluation: Any) -> Mapping[str, Any] | None:
+    """An evaluation given as a mapping, a path to ``eval.json`` or an object with ``to_dict``."""
+    if evaluation is None or isinstance(evaluation, Mapping):
+        return evaluation
+    if isinstance(evaluation, (str, os.PathLike)):
+        try:
+            with open(evaluation, encoding="utf-8") as fh:
+                return json.load(fh)
+        except OSError as err:
+            raise DataError(f"cannot read the evaluation: {err.strerror}", path=str(evaluation)) from None
+        except json.JSONDecodeError as err:
+            raise DataError(f"the evaluation is not valid JSON ({err})", path=str(evaluation)) from None
+    if hasattr(evaluation, "to_dict"):
+        return evaluation.to_dict()
+    raise ConfigError(f"evaluation must be a mapping, a path to eval.json or an Evaluation, got {type(evaluation).__name__}")
+
+
+def _choose_animals(trained, recs: dict[str, Recording], max_animals: int) -> tuple[list[Recording], str]:
+    """Held-out animals first; says which kind of animals the scores come from."""
+    held = [u for u in trained.val_uids if u in recs]
+    if held:
+        kind = f"{min(len(held), max_animals)} of the {len(trained.val_uids)} animals held out from training"
+        return [recs[u] for u in held[:max_animals]], kind
+    unseen = [u for u in recs if u not in set(trained.train_uids)]
+    if unseen:
+        return [recs[u] for u in unseen[:max_animals]], f"{min(len(unseen), max_animals)} animals not used in training"
+    chosen = list(recs)[:max_animals]
+    return [recs[u] for u in chosen], f"{len(chosen)} animals that were USED IN TRAINING (scores are in-sample)"
+
+
+def _seconds(rec: Recording, intervals: np.ndarray) -> list[tuple[float, float]]:
+    ts = rec.timestamps
+    return [(float(ts[a]), float(ts[min(b, rec.n_frames) - 1] + rec.dt)) for a, b in intervals]
+
+
+def _neuron_indices(a: A.AnimalPredictions, neurons: Sequence[str] | None, k: int) -> tuple[list[int], list[str]]:
+    if not neurons:
+        return A.pick_neurons(a, k), []
+    found, missing = [], []
+    for name in neurons:
+        hits = [i for i in a.rec.labeled_indices if name in (a.names[i], a.rec.labels[i])]
+        (found.extend(hits[:1]) if hits else missing.append(name))
+    return found, missing
+
+
+def write_report(
+    trained,
+    datasets: Mapping[str, Recording] | Sequence[Recording],
+    out_dir: str | os.PathLike,
+    *,
+    history: Sequence[EpochRecord] | None = None,
+    evaluation: Any = None,
+    neurons: Sequence[str] | None = None,
+    max_animals: int = 6,
+    title: str | None = None,
+    n_folds: int = 5,
+    dpi: int = 150,
+) -> str:
+    """Write the figures of a trained model and one HTML page that shows them.
+
+    Parameters
+    ----------
+    trained : Trained
+    datasets : dict uid -> Recording, or a list; the animals the model held out from
+        training (``trained.val_uids``) are used when present, else animals it did not
+        train on, else (with a warning on the page) the training animals
+    out_dir : folder for ``index.html`` and the PNGs (created if missing)
+    history : training history (default ``trained.history``; a run's full history is in
+        its ``metrics.csv``, see `read_metrics`)
+    evaluation : an evaluation (mapping, path to ``eval.json``, or object with ``to_dict``)
+        whose summary is shown; None skips that section
+    neurons : names of the neurons to show in the reconstruction figure (default: the
+        labeled neurons with the most slow variance in the first animal)
+    max_animals : at most this many animals are analysed
+    title : page title
+    n_folds : imputation hides the labeled neurons in this many groups, one at a time
+    dpi : resolution of the PNGs
+
+    Returns
+    -------
+    str : path of ``index.html``
+    """
+    F.require_matplotlib()
+    from ..api import _recordings
+
+    if not isinstance(max_animals, int) or max_animals < 1:
+        raise ConfigError(f"max_animals must be a positive integer, got {max_animals!r}")
+    started = time.perf_counter()
+    recs = {r.uid: r for r in _recordings(datasets)}
+    chosen, animal_kind = _choose_animals(trained, recs, max_animals)
+    os.makedirs(out_dir, exist_ok=True)
+    history = list(trained.history if history is None else history)
+    notes: list[str] = []
+    if "USED IN TRAINING" in animal_kind:
+        notes.append("None of the recordings given were held out from training: every score on this page is in-sample.")
+    animals = [A.predict_animal(trained, r, n_folds=n_folds, seed=k) for k, r in enumerate(chosen)]
+    entries: list[FigureEntry] = []
+
+    def add(name: str, title_: str, caption: str, fig) -> None:
+        F.save_figure(fig, os.path.join(out_dir, f"{name}.png"), dpi=dpi)
+        entries.append(FigureEntry(file=f"{name}.png", title=title_, caption=caption, anchor=name))
+
+    best = best_epoch(history, trained.config.train) if history else None
+    # 1. training curves
+    if history:
+        add("training", "Training curves", "Training and validation loss should fall and level off together (validation "
+            "rising while training falls is overfitting); the dotted line marks the epoch whose weights were kept, while "
+            "β ramps the KL in and the learning rate warms up then decays.", F.plot_training(history, best))
+    else:
+        notes.append("No training history: the training-curve figure is skipped.")
+
+    # 2. KL per dimension
+    kl, kl_unit = A.kl_by_dimension(trained, [a.rec for a in animals])
+    add("kl_per_dimension", "KL per latent dimension",
+        "Dimensions above the dashed line carry information about the held-out data; many below it mean the latent is "
+        "larger than needed (or β too strong), none above it mean the decoder ignores the latent.",
+        F.plot_kl_per_dimension(kl, KL_THRESHOLD, kl_unit))
+
+    # 3. reconstruction and imputation of one animal
+    a0 = animals[0]
+    reversals = [A.reversal_intervals(a.rec) for a in animals]
+    idx, missing = _neuron_indices(a0, neurons, k=4)
+    if missing:
+        notes.append(f"Neurons {missing} were not found among the labeled neurons of {a0.rec.uid}.")
+    if idx:
+        add("reconstruction", f"Reconstruction and imputation ({a0.rec.uid})",
+            "Grey: data; blue: reconstruction (neuron seen by the encoder); orange: imputation with the neuron hidden from "
+            "the encoder; imputation close to the data means the neuron is predicted from the others and behavior, not "
+            "copied. Shaded: reversals.",
+            F.plot_reconstruction(
+                a0.rec.timestamps, a0.data[:, idx],
+                {"reconstruction": a0.reconstruction[:, idx], "imputed (hidden)": a0.imputed[:, idx]},
+                [a0.names[i] for i in idx], a0.rec.select_behaviors(trained.behavior_names).behavior,
+                trained.behavior_names, {"reversal": _seconds(a0.rec, reversals[0])},
+                title=f"Animal {a0.rec.uid}" + (" (held out from training)" if a0.rec.uid in trained.val_uids else "")
+                + ("" if neurons else ": the labeled neurons with the most slow activity")))
+    else:
+        notes.append(f"Animal {a0.rec.uid} has no labeled neuron: the reconstruction figure is skipped.")
+
+    # 4. R² per identity by class
+    table = A.identity_table(animals)
+    ids = list(dict.fromkeys(table["identity"].tolist()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an identity never scored is NaN on purpose
+        per_kind = {label: np.array([np.nanmean(table[kind][table["identity"] == n].astype(np.float64)) for n in ids])
+                    for kind, label in A.PREDICTION_KINDS.items()}
+    if ids:
+        add("r2_by_class", "R² per identity by neuron class",
+            "One dot per identity (R² averaged over the analysed animals that recorded it); expect reconstruction ≥ "
+            "imputation ≥ behavior-only, and high behavior-only R² in the classes that behavior drives.",
+            F.plot_r2_by_class(ids, [neuron_class(n) for n in ids], per_kind, sort_by=A.PREDICTION_KINDS["imputed"],
+                               title=f"R² per identity by neuron class: {len(ids)} identities, {len(animals)} animals"))
+
+    # 5. latent trajectories
+    shown = animals[:4]
+    proj, explained = A.principal_components([a.latents for a in animals])
+    cname = "velocity" if "velocity" in trained.behavior_names else trained.behavior_names[0]
+    add("latent_trajectories", "Latent trajectories",
+        "If the latent tracks the locomotor state, reversals (red) occupy their own region; structure not colored by "
+        "velocity is latent activity that behavior does not explain (internal states).",
+        F.plot_latent_trajectories(proj[:len(shown)], [a.rec.behavior[:, a.rec.behavior_names.index(cname)] for a in shown],
+                                   [a.rec.uid for a in shown], explained, A.behavior_label(cname)))
+
+    # 6. latent traversals
+    order = np.argsort(-kl, kind="stable")
+    dims = order[: min(4, kl.size)].tolist()
+    all_ids = np.arange(1, len(trained.vocabulary))
+    typical = np.concatenate([a.rec.select_behaviors(trained.behavior_names).behavior for a in animals]).astype(np.float64)
+    sweep, change = A.latent_traversal(trained, dims, all_ids, np.median(typical, 0))
+    top = np.argsort(-np.abs(change).max(axis=(0, 2)), kind="stable")[:24]
+    top = top[np.argsort(-change[0, top, -1], kind="stable")]
+    add("latent_traversal", "Latent traversals",
+        "Each panel sweeps one of the most active latent dimensions from -2 to +2 prior SD (behavior fixed at its median); "
+        "identities that change together share that latent factor, and a flat panel decodes to nothing.",
+        F.plot_latent_traversal(sweep, change[:, top], [trained.vocabulary[int(all_ids[t])] for t in top], dims,
+                                kl=[float(kl[d]) for d in dims]))
+
+    # 7. reversal-triggered averages
+    made = _reversal_figure(trained, animals, reversals)
+    if isinstance(made, str):
+        notes.append(made)
+    else:
+        add("reversal_triggered", "Responses around reversal onsets", made[1], made[0])
+
+    # 8. generated activity for a synthetic behavior
+    gen_time, gen_beh, gen_spans = A.synthetic_behavior(trained.behavior_names, trained.model.cfg.dt, [a.rec for a in animals])
+    picked, why = [], []
+    for b in trained.behavior_names:
+        for name, r in A.behavior_correlated_identities(animals, b, k=2, exclude=picked):
+            picked.append(name)
+            why.append(f"r = {r:+.2f} with {b.replace('_', ' ')}")
+    if picked:
+        add("generated", "Activity generated for a synthetic behavior",
+            "Activity the model generates for a made-up behavior: forward, a 12 s reversal, forward, a feeding bout "
+            "(shaded); the identities shown are the two most correlated with each behavior in the data, and should "
+            "respond to the events accordingly.",
+            F.plot_generated(gen_time, A.generate_settled(trained, gen_beh, picked), picked, gen_beh, trained.behavior_names,
+                             gen_spans, why))
+
+    header, rows = _summary_rows(table, animals, reversals)
+    evaluation = _as_mapping(evaluation)
+    if evaluation is None:
+        eval_html = ('<p class="note">No evaluation (eval.json) in the run folder: the comparison with baselines and '
+                     "the ceiling is not shown.</p>")
+    else:
+        eval_html = evaluation_tables(evaluation)
+    page = render_page(
+        title=title or "ceneurovae report",
+        subtitle=f"{animal_kind}; written {time.strftime('%Y-%m-%d %H:%M')} in {time.perf_counter() - started:.0f} s",
+        model_rows=_model_rows(trained, history, best),
+        summary_header=header,
+        summary_rows=rows,
+        summary_note=("Median R² over the labeled neurons of each animal (z-scored traces). Reconstruction: every neuron "
+                      "seen by the encoder, with the per-animal read-out correction fitted to its trace; imputed: each neuron hidden from the encoder "
+                      f"({n_folds} groups, one at a time); behavior only: latent at the prior mean."),
+        evaluation_html=eval_html,
+        figures=entries,
+        notes=notes,
+        config_yaml=trained.config.to_yaml(),
+    )
+    path = os.path.join(out_dir, "index.html")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    return path
+
+
+def _reversal_figure(trained, animals: list[A.AnimalPredictions], reversals: list[np.ndarray]):
+    """(figure, caption), or the reason there is none."""
+    if not all("velocity" in a.rec.behavior_names for a in animals):
+        return "No velocity: the reversal-triggered figure is skipped."
+    if sum(len(r) for r in reversals) == 0:
+        return "No reversal in the analysed animals: the reversal-triggered figure is skipped."
+    dt = float(np.median([a.rec.dt for a in animals]))
+    before, after = int(round(20 / dt)), int(round(40 / dt))
+    lags = (np.arange(before + after) - before) * dt
+    members = A.class_members(animals, A.REVERSAL_CLASSES)
+    chosen_by = "known reversal neurons"
+    if not members:
+        named = A.behavior_correlated_identities(animals, "velocity", k=4)
+        members = {n: [(k, int(i)) for k, a in enumerate(animals) for i in a.rec.labeled_indices if a.names[i] == n]
+                   for n, _ in named}
+        chosen_by = "the identities most correlated with velocity"
+    panels: dict[str, dict[str, np.ndarray]] = {}
+    vel = {"data": np.concatenate([
+        A.event_segments(a.rec.behavior[:, a.rec.behavior_names.index("velocity")], rev[:, 0], before, after,
+                         a.rec.timestamps) for a, rev in zip(animals, reversals, strict=True)])}
+    panels["velocity"] = vel
+    for name, pairs in list(members.items())[:5]:
+        panel = {}
+        for attr, label in [("data", "data"), *A.PREDICTION_KINDS.items()]:
+            segs = [A.event_segments(getattr(animals[k], attr)[:, i], reversals[k][:, 0], before, after,
+                                     animals[k].rec.timestamps) for k, i in pairs]
+            panel[label] = np.concatenate(segs)
+        panels[name] = panel
+    n_events = vel["data"].shape[0]
+    if n_events == 0:
+        return "No reversal far enough from the recording's edges: the reversal-triggered figure is skipped."
+    fig = F.plot_event_triggered(lags, panels, {"velocity": A.behavior_label("velocity")},
+                                 title=f"Mean ± s.e.m. around {n_events} reversal onsets ({len(animals)} animals), "
+                                       f"{chosen_by}; n = traces (events × neurons)")
+    caption = ("Observed (grey) and predicted mean activity around reversal onsets: a behavior-only prediction (green) "
+               "that follows the data means the model learned the response from behavior; what only the "
+               "reconstruction recovers is activity behavior does not explain.")
+    return fig, caption
+
+
+def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPredictions], reversals: list[np.ndarray]):
+    kinds = list(A.PREDICTION_KINDS)
+    header = ["animal", "minutes", "neurons", "labeled", "reversals",
+              *[f"R² {A.PREDICTION_KINDS[k]}" for k in kinds]]
+    rows = []
+
+    def med(values: np.ndarray) -> float:
+        v = values[np.isfinite(values)]
+        return float(np.median(v)) if v.size else float("nan")
+
+    for a, rev in zip(animals, reversals, strict=True):
+        sel = table["uid"] == a.rec.uid
+        rows.append([a.rec.uid, round(a.rec.n_frames * a.rec.dt / 60, 1), a.rec.n_neurons, a.rec.n_labeled, len(rev),
+                     *[med(table[k][sel].astype(np.float64)) for k in kinds]])
+    rows.append(["all (median over neurons)", round(sum(a.rec.n_frames * a.rec.dt for a in animals) / 60, 1),
+                 sum(a.rec.n_neurons for a in animals), sum(a.rec.n_labeled for a in animals),
+                 sum(len(r) for r in reversals), *[med(table[k].astype(np.float64)) for k in kinds]])
+    return header, rows
+
+
+def _model_rows(trained, history: Sequence[EpochRecord], best: int | None) -> list[list[Any]]:
+    from .. import __version__
+
+    cfg, m = trained.config, trained.model.cfg
+    best_rec = next((h for h in history if h.epoch == best), None)
+    data = cfg.data.path
+    return [
+        ["model", f"{m.latent} latent, Z = {m.latent_dim}; {m.encoder} encoder ({m.encoder_layers} layers), "
+                  f"H = {m.hidden_dim}; {m.readout} read-out; {m.recon_loss} likelihood"],
+        ["identities", len(trained.vocabulary) - 1],
+        ["behaviors", ", ".join(A.behavior_label(b) for b in trained.behavior_names)],
+        ["windows", f"{cfg.data.window_T} frames ({cfg.data.window_T * m.dt:.0f} s), stride {cfg.data.stride}"],
+        ["epochs run", f"{len(history)} of at most {cfg.train.epochs}"],
+        ["best epoch", "–" if best is None else best + 1],
+        ["best validation loss", "–" if best_rec is None else round(best_rec.val, 4)],
+        ["training time", f"{sum(h.seconds for h in history) / 60:.1f} min" if history else "–"],
+        ["animals", f"{len(trained.train_uids)} for training, {len(trained.val_uids)} held out"],
+        ["data", ", ".join(data) if data else "(given in memory)"],
+        ["ceneurovae", __version__],
+    ]
