@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train a model on recordings, into a run folder"),
     "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings"),
     "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
+    "report": ("report", "Write figures and an HTML report for a run"),
 }
 
 
