@@ -41,7 +41,7 @@ def run(cohort, tmp_path_factory):
 def animals(run, cohort):
     _, trained = run
     ds = cohort[0]
-    return [A.predict_animal(trained, ds[u], n_folds=3) for u in list(ds)[:2]]
+    return [A.predict_animal(trained, ds[u], n_folds=2) for u in list(ds)[:2]]
 
 
 def assert_labeled(fig, tmp_path):
@@ -175,6 +175,13 @@ class TestAnalysis:
         kl, unit = A.kl_by_dimension(trained, list(cohort[0].values())[:2])
         assert kl.shape == (4,) and (kl >= 0).all() and unit == "nats per frame"
 
+    def test_window_latent(self, cohort):
+        trained = ceneurovae.fit(cohort[0], config={**TINY, "train.epochs": 1, "model.latent": "window"})
+        kl, unit = A.kl_by_dimension(trained, list(cohort[0].values())[:1])
+        assert kl.shape == (4,) and unit == "nats per window"
+        sweep, change = A.latent_traversal(trained, [2], [1, 2, 3], np.array([0.05, 0.0, 1.0]))
+        assert change.shape == (1, 3, sweep.size) and np.allclose(change[:, :, sweep == 0], 0, atol=1e-5)
+
     def test_imputation_hides_each_neuron_once(self, animals):
         a = animals[0]
         labeled = a.rec.labeled_indices
@@ -208,7 +215,7 @@ class TestWriteReport:
     def test_page_and_figures(self, run, cohort, tmp_path):
         _, trained = run
         evaluation = {"summary": {"model": {"imputation R²": 0.41}, "identity mean": {"imputation R²": 0.12}}}
-        path = write_report(trained, cohort[0], tmp_path / "rep", evaluation=evaluation, max_animals=2, n_folds=2)
+        path = write_report(trained, cohort[0], tmp_path / "rep", evaluation=evaluation, max_animals=2, n_folds=2, dpi=60)
         page = open(path, encoding="utf-8").read()
         pngs = re.findall(r'<img src="([^"]+)"', page)
         assert len(pngs) == 8
@@ -222,7 +229,7 @@ class TestWriteReport:
         _, trained = run
         train_only = [cohort[0][u] for u in trained.train_uids[:1]]
         path = write_report(trained, train_only, tmp_path, max_animals=1, n_folds=1,
-                            neurons=["N99"], evaluation=None)
+                            neurons=["N99"], evaluation=None, dpi=60)
         page = open(path, encoding="utf-8").read()
         assert "in-sample" in page and "N99" in page and "No evaluation" in page
 

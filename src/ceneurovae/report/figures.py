@@ -303,12 +303,18 @@ def plot_r2_by_class(
     cls_names = list(dict.fromkeys(classes.tolist()))
     means = {c: np.nanmean(first[classes == c]) if np.isfinite(first[classes == c]).any() else -np.inf for c in cls_names}
     cls_names.sort(key=lambda c: -means[c])
+    finite = np.concatenate([np.asarray(v, dtype=np.float64) for v in scores.values()])
+    finite = finite[np.isfinite(finite)]
+    # Down to the lowest score (0 at least), but never below `clip`: one very bad identity
+    # must not squash the others into a thin band.
+    bottom = max(clip, min(float(finite.min()) if finite.size else 0.0, 0.0)) - 0.05
     n_rows = max(1, int(np.ceil(len(cls_names) / per_row)))
-    fig = _new_figure(min(16, 2.5 + 0.3 * min(len(cls_names), per_row)), 3.2 * n_rows + 0.6)
+    size = max(1, int(np.ceil(len(cls_names) / n_rows)))  # rows of equal length, same spacing
+    fig = _new_figure(min(16, 2.5 + 0.3 * size), 3.2 * n_rows + 0.6)
     axes = np.atleast_1d(fig.subplots(n_rows, 1, sharey=True))
     width = 0.8 / max(len(scores), 1)
     for r, ax in enumerate(axes):
-        chunk = cls_names[r * per_row:(r + 1) * per_row]
+        chunk = cls_names[r * size:(r + 1) * size]
         for j, (label, values) in enumerate(scores.items()):
             values = np.asarray(values, dtype=np.float64)
             offset = (j - (len(scores) - 1) / 2) * width
@@ -323,10 +329,10 @@ def plot_r2_by_class(
                                color=COLORS.get(label), zorder=3)
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xticks(np.arange(len(chunk)), chunk, rotation=90)
-        ax.set_xlim(-0.6, max(len(chunk), 1) - 0.4)
-        ax.set_ylim(clip - 0.05, 1.0)
+        ax.set_xlim(-0.6, size - 0.4)
+        ax.set_ylim(bottom, 1.0)
         ax.grid(axis="y", color="0.9", lw=0.6)
-        ax.set_ylabel("R² (held-out animals)")
+        ax.set_ylabel("R²")
     axes[-1].set_xlabel(f"neuron class (sorted by mean R², {sort_by}; ▼: below {clip:g})")
     fig.legend(loc="outside upper center", ncol=len(scores), title_fontsize=10,
                title=title or f"R² per identity by neuron class ({len(identities)} identities)")

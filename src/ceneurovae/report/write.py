@@ -78,14 +78,15 @@ def _as_mapping(evaluation: Any) -> Mapping[str, Any] | None:
 
 
 def _choose_animals(trained, recs: dict[str, Recording], max_animals: int) -> tuple[list[Recording], str]:
-    """Held-out animals first; says which kind of animals the scores come from."""
+    """Animals the model did not train on, validation animals first; says which kind they are."""
+    trained_on = set(trained.train_uids)
     held = [u for u in trained.val_uids if u in recs]
-    if held:
-        kind = f"{min(len(held), max_animals)} of the {len(trained.val_uids)} animals held out from training"
-        return [recs[u] for u in held[:max_animals]], kind
-    unseen = [u for u in recs if u not in set(trained.train_uids)]
+    unseen = held + [u for u in recs if u not in trained_on and u not in set(held)]
     if unseen:
-        return [recs[u] for u in unseen[:max_animals]], f"{min(len(unseen), max_animals)} animals not used in training"
+        chosen = unseen[:max_animals]
+        n_val = sum(u in set(held) for u in chosen)
+        kind = f"{len(chosen)} animals not used in training ({n_val} of them the validation animals)"
+        return [recs[u] for u in chosen], kind
     chosen = list(recs)[:max_animals]
     return [recs[u] for u in chosen], f"{len(chosen)} animals that were USED IN TRAINING (scores are in-sample)"
 
@@ -147,6 +148,7 @@ def write_report(
 
     if not isinstance(max_animals, int) or max_animals < 1:
         raise ConfigError(f"max_animals must be a positive integer, got {max_animals!r}")
+    evaluation = _as_mapping(evaluation)
     started = time.perf_counter()
     recs = {r.uid: r for r in _recordings(datasets)}
     chosen, animal_kind = _choose_animals(trained, recs, max_animals)
@@ -260,7 +262,6 @@ def write_report(
                              gen_spans, why))
 
     header, rows = _summary_rows(table, animals, reversals)
-    evaluation = _as_mapping(evaluation)
     if evaluation is None:
         eval_html = ('<p class="note">No evaluation (eval.json) in the run folder: the comparison with baselines and '
                      "the ceiling is not shown.</p>")
