@@ -7,7 +7,7 @@ neuron over its own recording, as the model sees them), behavior in physical uni
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +37,8 @@ __all__ = [
     "generate_settled",
     "pick_neurons",
     "behavior_correlated_identities",
+    "class_members",
+    "PREDICTION_KINDS",
 ]
 
 BEHAVIOR_UNITS = {"velocity": "mm/s", "head_curvature": "rad", "pumping": "pumps/s", "angular_velocity": "rad/s"}
@@ -411,9 +413,3 @@ def class_members(animals: Sequence[AnimalPredictions], classes: Sequence[str]) 
         if pairs:
             out[c] = pairs
     return out
-
-
-def group_by(values: Mapping[str, np.ndarray], key: str) -> dict[str, dict[str, np.ndarray]]:
-    """Rows of a column table grouped by one column: {key value: {column: rows}}."""
-    keys = values[key]
-    return {k: {c: v[keys == k] for c, v in values.items()} for k in dict.fromkeys(keys.tolist())}

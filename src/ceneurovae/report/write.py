@@ -9,6 +9,7 @@ import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -97,13 +98,184 @@ def _seconds(rec: Recording, intervals: np.ndarray) -> list[tuple[float, float]]
 
 
 def _neuron_indices(a: A.AnimalPredictions, neurons: Sequence[str] | None, k: int) -> tuple[list[int], list[str]]:
+    """Indices of the named neurons in animal `a` (by identity or raw label), and the names not found."""
     if not neurons:
         return A.pick_neurons(a, k), []
     found, missing = [], []
     for name in neurons:
         hits = [i for i in a.rec.labeled_indices if name in (a.names[i], a.rec.labels[i])]
-        (found.extend(hits[:1]) if hits else missing.append(name))
+        if hits:
+            found.append(int(hits[0]))
+        else:
+            missing.append(name)
     return found, missing
+
+
+@dataclass
+class _Context:
+    """What the figure sections share: the model, the analysed animals and what was computed once."""
+
+    trained: Any
+    animals: list[A.AnimalPredictions]
+    reversals: list[np.ndarray]  # per animal, (n, 2) frames
+    history: list[EpochRecord]
+    best: int | None
+    kl: np.ndarray
+    kl_unit: str
+    table: dict[str, np.ndarray]
+    neurons: Sequence[str] | None
+    notes: list[str]
+
+
+# Each section returns (file stem, title, caption, figure), or a note saying why it has none.
+Section = tuple[str, str, str, Any]
+
+
+def _training(c: _Context) -> Section | str:
+    if not c.history:
+        return "No training history: the training-curve figure is skipped."
+    return ("training", "Training curves",
+            "Training and validation loss should fall and level off together (validation rising while training falls "
+            "is overfitting); the dotted line marks the epoch whose weights were kept, while β ramps the KL in and the "
+            "learning rate warms up then decays.",
+            F.plot_training(c.history, c.best))
+
+
+def _kl(c: _Context) -> Section | str:
+    return ("kl_per_dimension", "KL per latent dimension",
+            "Dimensions above the dashed line carry information about the held-out data; many below it mean the latent "
+            "is larger than needed (or β too strong), none above it mean the decoder ignores the latent.",
+            F.plot_kl_per_dimension(c.kl, KL_THRESHOLD, c.kl_unit))
+
+
+def _reconstruction(c: _Context) -> Section | str:
+    a = c.animals[0]
+    idx, missing = _neuron_indices(a, c.neurons, k=4)
+    if missing:
+        c.notes.append(f"Neurons {missing} were not found among the labeled neurons of {a.rec.uid}.")
+    if not idx:
+        return f"Animal {a.rec.uid} has no labeled neuron to show: the reconstruction figure is skipped."
+    names = c.trained.behavior_names
+    title = f"Animal {a.rec.uid}" + (" (held out from training)" if a.rec.uid in c.trained.val_uids else "")
+    if not c.neurons:
+        title += ": the labeled neurons with the most slow activity"
+    fig = F.plot_reconstruction(
+        a.rec.timestamps, a.data[:, idx],
+        {"reconstruction": a.reconstruction[:, idx], "imputed (hidden)": a.imputed[:, idx]},
+        [a.names[i] for i in idx], a.rec.select_behaviors(names).behavior, names,
+        {"reversal": _seconds(a.rec, c.reversals[0])}, title=title)
+    return ("reconstruction", f"Reconstruction and imputation ({a.rec.uid})",
+            "Grey: data; blue: reconstruction (neuron seen by the encoder); orange: imputation with the neuron hidden "
+            "from the encoder; imputation close to the data means the neuron is predicted from the others and "
+            "behavior, not copied. Shaded: reversals.", fig)
+
+
+def _r2_by_class(c: _Context) -> Section | str:
+    t = c.table
+    ids = list(dict.fromkeys(t["identity"].tolist()))
+    if not ids:
+        return "No labeled neuron in the analysed animals: the R² figure is skipped."
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an identity never scored is NaN on purpose
+        per_kind = {label: np.array([np.nanmean(t[kind][t["identity"] == n].astype(np.float64)) for n in ids])
+                    for kind, label in A.PREDICTION_KINDS.items()}
+    fig = F.plot_r2_by_class(ids, [neuron_class(n) for n in ids], per_kind, sort_by=A.PREDICTION_KINDS["imputed"],
+                             title=f"R² per identity by neuron class: {len(ids)} identities, {len(c.animals)} animals")
+    return ("r2_by_class", "R² per identity by neuron class",
+            "One dot per identity (R² averaged over the analysed animals that recorded it); expect reconstruction ≥ "
+            "imputation ≥ behavior-only, and high behavior-only R² in the classes that behavior drives.", fig)
+
+
+def _latent_trajectories(c: _Context) -> Section | str:
+    shown = c.animals[:4]
+    proj, explained = A.principal_components([a.latents for a in c.animals])  # one projection for all
+    names = c.trained.behavior_names
+    color = "velocity" if "velocity" in names else names[0]
+    fig = F.plot_latent_trajectories(
+        proj[:len(shown)], [a.rec.behavior[:, a.rec.behavior_names.index(color)] for a in shown],
+        [a.rec.uid for a in shown], explained, A.behavior_label(color))
+    return ("latent_trajectories", "Latent trajectories",
+            "If the latent tracks the locomotor state, reversals (red) occupy their own region; structure not colored by "
+            "velocity is latent activity that behavior does not explain (internal states).", fig)
+
+
+def _latent_traversal(c: _Context) -> Section | str:
+    trained = c.trained
+    dims = np.argsort(-c.kl, kind="stable")[: min(4, c.kl.size)].tolist()
+    all_ids = np.arange(1, len(trained.vocabulary))
+    typical = np.concatenate([a.rec.select_behaviors(trained.behavior_names).behavior for a in c.animals])
+    sweep, change = A.latent_traversal(trained, dims, all_ids, np.median(typical.astype(np.float64), 0))
+    # The 24 identities that change most, ordered by their change at the end of the first sweep.
+    top = np.argsort(-np.abs(change).max(axis=(0, 2)), kind="stable")[:24]
+    top = top[np.argsort(-change[0, top, -1], kind="stable")]
+    fig = F.plot_latent_traversal(sweep, change[:, top], [trained.vocabulary[int(all_ids[t])] for t in top], dims,
+                                  kl=[float(c.kl[d]) for d in dims])
+    return ("latent_traversal", "Latent traversals",
+            "Each panel sweeps one of the most active latent dimensions from -2 to +2 prior SD (behavior fixed at its "
+            "median); identities that change together share that latent factor, and a flat panel decodes to nothing.",
+            fig)
+
+
+def _reversal_triggered(c: _Context) -> Section | str:
+    animals, reversals = c.animals, c.reversals
+    if not all("velocity" in a.rec.behavior_names for a in animals):
+        return "No velocity: the reversal-triggered figure is skipped."
+    if sum(len(r) for r in reversals) == 0:
+        return "No reversal in the analysed animals: the reversal-triggered figure is skipped."
+    # One time grid for all animals: their frame periods differ by a few percent at most.
+    dt = float(np.median([a.rec.dt for a in animals]))
+    before, after = int(round(20 / dt)), int(round(40 / dt))
+    lags = (np.arange(before + after) - before) * dt
+    members = A.class_members(animals, A.REVERSAL_CLASSES)
+    chosen_by = "known reversal neurons"
+    if not members:
+        named = A.behavior_correlated_identities(animals, "velocity", k=4)
+        members = {n: [(k, int(i)) for k, a in enumerate(animals) for i in a.rec.labeled_indices if a.names[i] == n]
+                   for n, _ in named}
+        chosen_by = "the identities most correlated with velocity"
+
+    def segments(k: int, values: np.ndarray) -> np.ndarray:
+        return A.event_segments(values, reversals[k][:, 0], before, after, animals[k].rec.timestamps)
+
+    velocity = np.concatenate([segments(k, a.rec.behavior[:, a.rec.behavior_names.index("velocity")])
+                               for k, a in enumerate(animals)])
+    if velocity.shape[0] == 0:
+        return "No reversal far enough from the recording's edges: the reversal-triggered figure is skipped."
+    panels: dict[str, dict[str, np.ndarray]] = {"velocity": {"data": velocity}}
+    for name, pairs in list(members.items())[:5]:
+        panels[name] = {label: np.concatenate([segments(k, getattr(animals[k], attr)[:, i]) for k, i in pairs])
+                        for attr, label in [("data", "data"), *A.PREDICTION_KINDS.items()]}
+    fig = F.plot_event_triggered(lags, panels, {"velocity": A.behavior_label("velocity")},
+                                 title=f"Mean ± s.e.m. around {velocity.shape[0]} reversal onsets ({len(animals)} "
+                                       f"animals), {chosen_by}; n = traces (events × neurons)")
+    return ("reversal_triggered", "Responses around reversal onsets",
+            "Observed (grey) and predicted mean activity around reversal onsets: a behavior-only prediction (green) that "
+            "follows the data means the model learned the response from behavior; what only the reconstruction "
+            "recovers is activity behavior does not explain.", fig)
+
+
+def _generated(c: _Context) -> Section | str:
+    trained = c.trained
+    time_s, behavior, spans = A.synthetic_behavior(trained.behavior_names, trained.model.cfg.dt,
+                                                   [a.rec for a in c.animals])
+    picked, why = [], []
+    for b in trained.behavior_names:
+        for name, r in A.behavior_correlated_identities(c.animals, b, k=2, exclude=picked):
+            picked.append(name)
+            why.append(f"r = {r:+.2f} with {b.replace('_', ' ')}")
+    if not picked:
+        return "No identity could be related to behavior: the generated-activity figure is skipped."
+    fig = F.plot_generated(time_s, A.generate_settled(trained, behavior, picked), picked, behavior,
+                           trained.behavior_names, spans, why)
+    return ("generated", "Activity generated for a synthetic behavior",
+            "Activity the model generates for a made-up behavior: forward, a 12 s reversal, forward, a feeding bout "
+            "(shaded); the identities shown are the two most correlated with each behavior in the data, and should "
+            "respond to the events accordingly.", fig)
+
+
+SECTIONS = (_training, _kl, _reconstruction, _r2_by_class, _latent_trajectories, _latent_traversal,
+            _reversal_triggered, _generated)
+"""The figures, in the order of the page."""
 
 
 def write_report(
@@ -124,9 +296,9 @@ def write_report(
     Parameters
     ----------
     trained : Trained
-    datasets : dict uid -> Recording, or a list; the animals the model held out from
-        training (``trained.val_uids``) are used when present, else animals it did not
-        train on, else (with a warning on the page) the training animals
+    datasets : dict uid -> Recording, or a list. The animals the model did not train on are
+        analysed, its validation animals (``trained.val_uids``) first; if every animal given
+        was used in training, they are analysed and the page warns that scores are in-sample.
     out_dir : folder for ``index.html`` and the PNGs (created if missing)
     history : training history (default ``trained.history``; a run's full history is in
         its ``metrics.csv``, see `read_metrics`)
@@ -142,6 +314,12 @@ def write_report(
     Returns
     -------
     str : path of ``index.html``
+
+    Examples
+    --------
+    >>> trained = ceneurovae.load("runs/first")                    # doctest: +SKIP
+    >>> write_report(trained, datasets, "runs/first/report")       # doctest: +SKIP
+    'runs/first/report/index.html'
     """
     F.require_matplotlib()
     from ..api import _recordings
@@ -158,110 +336,23 @@ def write_report(
     if "USED IN TRAINING" in animal_kind:
         notes.append("None of the recordings given were held out from training: every score on this page is in-sample.")
     animals = [A.predict_animal(trained, r, n_folds=n_folds, seed=k) for k, r in enumerate(chosen)]
-    entries: list[FigureEntry] = []
-
-    def add(name: str, title_: str, caption: str, fig) -> None:
-        F.save_figure(fig, os.path.join(out_dir, f"{name}.png"), dpi=dpi)
-        entries.append(FigureEntry(file=f"{name}.png", title=title_, caption=caption, anchor=name))
-
-    best = best_epoch(history, trained.config.train) if history else None
-    # 1. training curves
-    if history:
-        add("training", "Training curves", "Training and validation loss should fall and level off together (validation "
-            "rising while training falls is overfitting); the dotted line marks the epoch whose weights were kept, while "
-            "β ramps the KL in and the learning rate warms up then decays.", F.plot_training(history, best))
-    else:
-        notes.append("No training history: the training-curve figure is skipped.")
-
-    # 2. KL per dimension
     kl, kl_unit = A.kl_by_dimension(trained, [a.rec for a in animals])
-    add("kl_per_dimension", "KL per latent dimension",
-        "Dimensions above the dashed line carry information about the held-out data; many below it mean the latent is "
-        "larger than needed (or β too strong), none above it mean the decoder ignores the latent.",
-        F.plot_kl_per_dimension(kl, KL_THRESHOLD, kl_unit))
+    c = _Context(
+        trained=trained, animals=animals, reversals=[A.reversal_intervals(a.rec) for a in animals],
+        history=history, best=best_epoch(history, trained.config.train) if history else None,
+        kl=kl, kl_unit=kl_unit, table=A.identity_table(animals), neurons=neurons, notes=notes,
+    )
+    entries: list[FigureEntry] = []
+    for section in SECTIONS:
+        made = section(c)
+        if isinstance(made, str):
+            notes.append(made)
+            continue
+        stem, fig_title, caption, fig = made
+        F.save_figure(fig, os.path.join(out_dir, f"{stem}.png"), dpi=dpi)
+        entries.append(FigureEntry(file=f"{stem}.png", title=fig_title, caption=caption, anchor=stem))
 
-    # 3. reconstruction and imputation of one animal
-    a0 = animals[0]
-    reversals = [A.reversal_intervals(a.rec) for a in animals]
-    idx, missing = _neuron_indices(a0, neurons, k=4)
-    if missing:
-        notes.append(f"Neurons {missing} were not found among the labeled neurons of {a0.rec.uid}.")
-    if idx:
-        add("reconstruction", f"Reconstruction and imputation ({a0.rec.uid})",
-            "Grey: data; blue: reconstruction (neuron seen by the encoder); orange: imputation with the neuron hidden from "
-            "the encoder; imputation close to the data means the neuron is predicted from the others and behavior, not "
-            "copied. Shaded: reversals.",
-            F.plot_reconstruction(
-                a0.rec.timestamps, a0.data[:, idx],
-                {"reconstruction": a0.reconstruction[:, idx], "imputed (hidden)": a0.imputed[:, idx]},
-                [a0.names[i] for i in idx], a0.rec.select_behaviors(trained.behavior_names).behavior,
-                trained.behavior_names, {"reversal": _seconds(a0.rec, reversals[0])},
-                title=f"Animal {a0.rec.uid}" + (" (held out from training)" if a0.rec.uid in trained.val_uids else "")
-                + ("" if neurons else ": the labeled neurons with the most slow activity")))
-    else:
-        notes.append(f"Animal {a0.rec.uid} has no labeled neuron: the reconstruction figure is skipped.")
-
-    # 4. R² per identity by class
-    table = A.identity_table(animals)
-    ids = list(dict.fromkeys(table["identity"].tolist()))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an identity never scored is NaN on purpose
-        per_kind = {label: np.array([np.nanmean(table[kind][table["identity"] == n].astype(np.float64)) for n in ids])
-                    for kind, label in A.PREDICTION_KINDS.items()}
-    if ids:
-        add("r2_by_class", "R² per identity by neuron class",
-            "One dot per identity (R² averaged over the analysed animals that recorded it); expect reconstruction ≥ "
-            "imputation ≥ behavior-only, and high behavior-only R² in the classes that behavior drives.",
-            F.plot_r2_by_class(ids, [neuron_class(n) for n in ids], per_kind, sort_by=A.PREDICTION_KINDS["imputed"],
-                               title=f"R² per identity by neuron class: {len(ids)} identities, {len(animals)} animals"))
-
-    # 5. latent trajectories
-    shown = animals[:4]
-    proj, explained = A.principal_components([a.latents for a in animals])
-    cname = "velocity" if "velocity" in trained.behavior_names else trained.behavior_names[0]
-    add("latent_trajectories", "Latent trajectories",
-        "If the latent tracks the locomotor state, reversals (red) occupy their own region; structure not colored by "
-        "velocity is latent activity that behavior does not explain (internal states).",
-        F.plot_latent_trajectories(proj[:len(shown)], [a.rec.behavior[:, a.rec.behavior_names.index(cname)] for a in shown],
-                                   [a.rec.uid for a in shown], explained, A.behavior_label(cname)))
-
-    # 6. latent traversals
-    order = np.argsort(-kl, kind="stable")
-    dims = order[: min(4, kl.size)].tolist()
-    all_ids = np.arange(1, len(trained.vocabulary))
-    typical = np.concatenate([a.rec.select_behaviors(trained.behavior_names).behavior for a in animals]).astype(np.float64)
-    sweep, change = A.latent_traversal(trained, dims, all_ids, np.median(typical, 0))
-    top = np.argsort(-np.abs(change).max(axis=(0, 2)), kind="stable")[:24]
-    top = top[np.argsort(-change[0, top, -1], kind="stable")]
-    add("latent_traversal", "Latent traversals",
-        "Each panel sweeps one of the most active latent dimensions from -2 to +2 prior SD (behavior fixed at its median); "
-        "identities that change together share that latent factor, and a flat panel decodes to nothing.",
-        F.plot_latent_traversal(sweep, change[:, top], [trained.vocabulary[int(all_ids[t])] for t in top], dims,
-                                kl=[float(kl[d]) for d in dims]))
-
-    # 7. reversal-triggered averages
-    made = _reversal_figure(trained, animals, reversals)
-    if isinstance(made, str):
-        notes.append(made)
-    else:
-        add("reversal_triggered", "Responses around reversal onsets", made[1], made[0])
-
-    # 8. generated activity for a synthetic behavior
-    gen_time, gen_beh, gen_spans = A.synthetic_behavior(trained.behavior_names, trained.model.cfg.dt, [a.rec for a in animals])
-    picked, why = [], []
-    for b in trained.behavior_names:
-        for name, r in A.behavior_correlated_identities(animals, b, k=2, exclude=picked):
-            picked.append(name)
-            why.append(f"r = {r:+.2f} with {b.replace('_', ' ')}")
-    if picked:
-        add("generated", "Activity generated for a synthetic behavior",
-            "Activity the model generates for a made-up behavior: forward, a 12 s reversal, forward, a feeding bout "
-            "(shaded); the identities shown are the two most correlated with each behavior in the data, and should "
-            "respond to the events accordingly.",
-            F.plot_generated(gen_time, A.generate_settled(trained, gen_beh, picked), picked, gen_beh, trained.behavior_names,
-                             gen_spans, why))
-
-    header, rows = _summary_rows(table, animals, reversals)
+    header, rows = _summary_rows(c.table, animals, c.reversals)
     if evaluation is None:
         eval_html = ('<p class="note">No evaluation (eval.json) in the run folder: the comparison with baselines and '
                      "the ceiling is not shown.</p>")
@@ -270,12 +361,13 @@ def write_report(
     page = render_page(
         title=title or "ceneurovae report",
         subtitle=f"{animal_kind}; written {time.strftime('%Y-%m-%d %H:%M')} in {time.perf_counter() - started:.0f} s",
-        model_rows=_model_rows(trained, history, best),
+        model_rows=_model_rows(trained, history, c.best),
         summary_header=header,
         summary_rows=rows,
-        summary_note=("Median R² over the labeled neurons of each animal (z-scored traces). Reconstruction: every neuron "
-                      "seen by the encoder, with the per-animal read-out correction fitted to its trace; imputed: each neuron hidden from the encoder "
-                      f"({n_folds} groups, one at a time); behavior only: latent at the prior mean."),
+        summary_note=("Median R² over the labeled neurons of each animal (z-scored traces). Reconstruction: every "
+                      "neuron seen by the encoder, with the per-animal read-out correction fitted to its trace; "
+                      f"imputed: each neuron hidden from the encoder ({n_folds} groups, one at a time); behavior "
+                      "only: latent at the prior mean."),
         evaluation_html=eval_html,
         figures=entries,
         notes=notes,
@@ -285,46 +377,6 @@ def write_report(
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)
     return path
-
-
-def _reversal_figure(trained, animals: list[A.AnimalPredictions], reversals: list[np.ndarray]):
-    """(figure, caption), or the reason there is none."""
-    if not all("velocity" in a.rec.behavior_names for a in animals):
-        return "No velocity: the reversal-triggered figure is skipped."
-    if sum(len(r) for r in reversals) == 0:
-        return "No reversal in the analysed animals: the reversal-triggered figure is skipped."
-    dt = float(np.median([a.rec.dt for a in animals]))
-    before, after = int(round(20 / dt)), int(round(40 / dt))
-    lags = (np.arange(before + after) - before) * dt
-    members = A.class_members(animals, A.REVERSAL_CLASSES)
-    chosen_by = "known reversal neurons"
-    if not members:
-        named = A.behavior_correlated_identities(animals, "velocity", k=4)
-        members = {n: [(k, int(i)) for k, a in enumerate(animals) for i in a.rec.labeled_indices if a.names[i] == n]
-                   for n, _ in named}
-        chosen_by = "the identities most correlated with velocity"
-    panels: dict[str, dict[str, np.ndarray]] = {}
-    vel = {"data": np.concatenate([
-        A.event_segments(a.rec.behavior[:, a.rec.behavior_names.index("velocity")], rev[:, 0], before, after,
-                         a.rec.timestamps) for a, rev in zip(animals, reversals, strict=True)])}
-    panels["velocity"] = vel
-    for name, pairs in list(members.items())[:5]:
-        panel = {}
-        for attr, label in [("data", "data"), *A.PREDICTION_KINDS.items()]:
-            segs = [A.event_segments(getattr(animals[k], attr)[:, i], reversals[k][:, 0], before, after,
-                                     animals[k].rec.timestamps) for k, i in pairs]
-            panel[label] = np.concatenate(segs)
-        panels[name] = panel
-    n_events = vel["data"].shape[0]
-    if n_events == 0:
-        return "No reversal far enough from the recording's edges: the reversal-triggered figure is skipped."
-    fig = F.plot_event_triggered(lags, panels, {"velocity": A.behavior_label("velocity")},
-                                 title=f"Mean ± s.e.m. around {n_events} reversal onsets ({len(animals)} animals), "
-                                       f"{chosen_by}; n = traces (events × neurons)")
-    caption = ("Observed (grey) and predicted mean activity around reversal onsets: a behavior-only prediction (green) "
-               "that follows the data means the model learned the response from behavior; what only the "
-               "reconstruction recovers is activity behavior does not explain.")
-    return fig, caption
 
 
 def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPredictions], reversals: list[np.ndarray]):
