@@ -14,6 +14,7 @@ from ceneurovae.io import write_cohort
 from ceneurovae.report import analysis as A
 from ceneurovae.report import best_epoch, read_metrics, write_report
 from ceneurovae.report import figures as F
+from ceneurovae.report.html import evaluation_tables, table
 from ceneurovae.train import EpochRecord, TrainConfig
 from conftest import run_cli
 from toy import toy_cohort
@@ -239,6 +240,24 @@ class TestWriteReport:
             write_report(trained, cohort[0], tmp_path, max_animals=0)
         with pytest.raises(ConfigError, match="evaluation must be"):
             write_report(trained, cohort[0], tmp_path, evaluation=3.5, max_animals=1, n_folds=1)
+
+
+class TestHtml:
+    def test_evaluation_summary_with_methods(self):
+        ev = {"summary": {"n_hidden": 12, "labels": {"model": "model", "ridge": "behavior ridge"},
+                          "methods": {"model": {"imputation": {"mean": 0.41, "median": 0.4}, "decoding": {"velocity": 0.8}},
+                                      "ridge": {"imputation": {"mean": 0.12}}},
+                          "latent": {"active_units": 5, "kl_per_dim": [0.1, 0.2]}}}
+        html = evaluation_tables(ev)
+        assert "<th>imputation</th>" in html and "<th>decoding velocity</th>" in html
+        assert "behavior ridge" in html and "0.41" in html and "latent.active_units" in html
+        assert "median" not in html and "kl_per_dim" not in html
+
+    def test_unusable_evaluation_is_a_note(self):
+        assert "no summary" in evaluation_tables({"summary": 3})
+
+    def test_text_is_escaped(self):
+        assert "&lt;b&gt;" in table(["a"], [["<b>"]])
 
 
 class TestCommandLine:

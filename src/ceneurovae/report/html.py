@@ -54,32 +54,45 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def evaluation_tables(evaluation: Mapping[str, Any]) -> str:
-    """The summary part of an evaluation (``eval.json``) as tables.
+    """The summary of an evaluation (``eval.json``) as tables.
 
-    Its ``summary`` entry (or, without one, the whole mapping) is shown: a list of records
-    as one table with their keys as columns, a mapping of records as rows named by key,
-    and plain values as a two-column table. Anything nested deeper is left out.
+    Its ``summary`` entry (or, without one, the whole mapping) is shown. A ``methods``
+    mapping (method -> nested scores) becomes one table, a row per method (named by
+    ``labels`` when given) and a column per mean score (``*.mean``) and per decoded
+    behavior (``decoding.*``). Everything else with a plain value, at most two levels
+    down, goes into a two-column table; a list of records becomes a table of its own.
     """
     summary = evaluation.get("summary", evaluation)
+    parts = []
     if isinstance(summary, list) and summary and all(isinstance(r, Mapping) for r in summary):
         keys = list(dict.fromkeys(k for r in summary for k in r))
         return table(keys, [[_plain(r.get(k, "")) for k in keys] for r in summary])
-    if isinstance(summary, Mapping):
-        records = {k: v for k, v in summary.items() if isinstance(v, Mapping)}
-        scalars = {k: v for k, v in summary.items() if _is_scalar(v)}
-        parts = []
-        if records:
-            keys = list(dict.fromkeys(k for r in records.values() for k in r if _is_scalar(r[k])))
-            parts.append(table(["", *keys], [[name, *[_plain(r.get(k, "")) for k in keys]] for name, r in records.items()]))
-        if scalars:
-            parts.append(table(["quantity", "value"], [[k, _plain(v)] for k, v in scalars.items()]))
-        if parts:
-            return "\n".join(parts)
-    return '<p class="note">eval.json has no summary in a form this page can show.</p>'
+    if not isinstance(summary, Mapping):
+        return '<p class="note">eval.json has no summary in a form this page can show.</p>'
+    methods = summary.get("methods")
+    if isinstance(methods, Mapping) and methods and all(isinstance(m, Mapping) for m in methods.values()):
+        labels = summary.get("labels") if isinstance(summary.get("labels"), Mapping) else {}
+        flat = {m: _flatten(v, depth=3) for m, v in methods.items()}
+        cols = list(dict.fromkeys(k for f in flat.values() for k in f if k.endswith(".mean") or k.startswith("decoding.")))
+        header = ["method", *[c.removesuffix(".mean").replace(".", " ").replace("_", " ") for c in cols]]
+        parts.append(table(header, [[labels.get(m, m), *[f.get(c, float("nan")) for c in cols]] for m, f in flat.items()]))
+    rest = _flatten({k: v for k, v in summary.items() if k not in ("methods", "labels")}, depth=2)
+    if rest:
+        parts.append(table(["quantity", "value"], [[k, v] for k, v in rest.items()]))
+    return "\n".join(parts) or '<p class="note">eval.json has no summary in a form this page can show.</p>'
 
 
-def _is_scalar(v: Any) -> bool:
-    return v is None or isinstance(v, (str, int, float, bool))
+def _flatten(d: Mapping[str, Any], depth: int, prefix: str = "") -> dict[str, Any]:
+    """Plain values of a nested mapping, at most `depth` levels down, under dotted keys."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            if depth > 1:
+                out.update(_flatten(v, depth - 1, key + "."))
+        elif v is None or isinstance(v, (str, int, float, bool)):
+            out[key] = _plain(v)
+    return out
 
 
 def _plain(v: Any) -> Any:
