@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..evaluate import r2_score
+from ..recording import split_segments
 from .analysis import behavior_label
 
 __all__ = [
@@ -102,16 +103,13 @@ def _shade(ax, intervals: Mapping[str, Sequence[tuple[float, float]]] | None, la
 
 
 def _break_gaps(time: np.ndarray, *series: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Insert a NaN row where the time step exceeds 3x the median, so that lines are not
-    drawn across the pause between the two halves of a recording."""
+    """Insert a NaN row at each gap between contiguous stretches (`split_segments`), so that
+    lines are not drawn across the pause between the two halves of a recording."""
     time = np.asarray(time, dtype=np.float64)
-    if time.size < 3:
-        return (time, *series)
-    steps = np.diff(time)
-    cut = np.flatnonzero(steps > 3 * np.median(steps)) + 1
+    cut = np.array([start for start, _ in split_segments(time)[1:]], dtype=np.int64)
     if cut.size == 0:
         return (time, *series)
-    out = [np.insert(time, cut, time[cut - 1] + np.median(steps))]
+    out = [np.insert(time, cut, time[cut - 1] + np.median(np.diff(time)))]
     for x in series:
         x = np.asarray(x, dtype=np.float64)
         out.append(np.insert(x, cut, np.nan, axis=0))
