@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
     "convert": ("convert", "Read recordings in any supported format and write a cohort file"),
     "info": ("info", "Print a summary table of any supported file or folder"),
+    "report": ("report", "Write figures and an HTML report for a run"),
 }
 
 
