@@ -17,6 +17,7 @@ __all__ = ["main"]
 
 # command name -> (module under ceneurovae.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "Simulate a cohort, train, evaluate held-out animals and write a report"),
     "train": ("train", "Train a model on recordings, into a run folder"),
     "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings"),
     "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
