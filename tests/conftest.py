@@ -14,7 +14,8 @@ import pytest
 import ceneurovae
 
 SRC = Path(ceneurovae.__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared beside the checkout (as in CI); CENEUROVAE_SHARED_DATA points elsewhere (worktrees)
+SHARED_DATA = Path(os.environ.get("CENEUROVAE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

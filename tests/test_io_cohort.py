@@ -83,5 +83,5 @@ def test_identity_out_of_range(tmp_path):
 def test_not_hdf5(tmp_path):
     p = tmp_path / "x.h5"
     p.write_text("hello")
-    with pytest.raises(FormatError, match="not a cohort HDF5"):
+    with pytest.raises(FormatError, match=r"x\.h5.*neither HDF5 nor JSON"):
         import_h5(p)

@@ -303,6 +303,23 @@ class TestCommandLine:
             np.testing.assert_allclose(truth[uid].signal + truth[uid].noise, rec.traces, atol=2e-5)
             assert rec.events["reversals"] == expected.datasets[uid].events["reversals"]
 
+    def test_every_format_reads_back_the_same_cohort(self, tmp_path):
+        from ceneurovae.import_data import import_h5
+
+        out = tmp_path / "sim"
+        result = run_cli("simulate", "-o", out, "--animals", "2", "--seed", "1", "--frames", "300",
+                         "--formats", "cohort", "flavell", "wormwideweb", "wormwideweb2")
+        assert result.returncode == 0, result.stderr
+        expected = simulate_cohort(n_animals=2, seed=1, config=SimConfig(n_frames=300))
+        for where in ("cohort.h5", "flavell", "wormwideweb", "wormwideweb2"):
+            datasets, vocab = import_h5(out / where, dt=None)
+            assert sorted(datasets) == sorted(expected.datasets), where
+            for uid, rec in datasets.items():
+                exp = expected.datasets[uid]
+                np.testing.assert_allclose(rec.traces, exp.traces, atol=1e-5, err_msg=where)
+                np.testing.assert_allclose(rec.behavior, exp.behavior, atol=1e-5, err_msg=where)
+                assert rec.identity_names() == exp.identity_names(), where
+
     def test_bad_argument_exits_with_a_message(self, tmp_path):
         result = run_cli("simulate", "-o", tmp_path, "--animals", "0")
         assert result.returncode == 2 and "--animals" in result.stderr

@@ -17,9 +17,13 @@ __all__ = ["main"]
 
 # command name -> (module under ceneurovae.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "Simulate a cohort, train, evaluate held-out animals and write a report"),
     "train": ("train", "Train a model on recordings, into a run folder"),
     "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings"),
     "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
+    "convert": ("convert", "Read recordings in any supported format and write a cohort file"),
+    "info": ("info", "Print a summary table of any supported file or folder"),
+    "report": ("report", "Write figures and an HTML report for a run"),
     "evaluate": ("evaluate", "Score a model on held-out animals beside baselines (and the noise ceiling)"),
 }
 

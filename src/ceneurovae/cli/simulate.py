@@ -1,7 +1,13 @@
 """``ceneurovae simulate``: write a simulated cohort and its ground truth to a folder.
 
 Writes ``DIR/cohort.h5`` (the cohort file, format 4) and ``DIR/truth.h5`` (ground truth,
-see `ceneurovae.simulate.save_truth`), then prints a short summary.
+see `ceneurovae.simulate.save_truth`), then prints a short summary. ``--formats`` adds the
+other layouts real data come in, each in its own folder, so that any reader can be tried on
+data with a known answer:
+
+- ``flavell``: ``DIR/flavell/<uid>-data.h5`` (format 1) and ``DIR/flavell/neuropal_labels.json``;
+- ``wormwideweb``: ``DIR/wormwideweb/<uid>.json`` (format 2, WormWideWeb JSON version 1);
+- ``wormwideweb2``: ``DIR/wormwideweb2/<uid>.json`` (format 3, version 2).
 """
 
 from __future__ import annotations
@@ -23,11 +29,16 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="random seed; the same seed gives the same cohort (default: 0)")
     parser.add_argument("--frames", type=int, default=None,
                         help="recorded frames per animal (default: 1600, as in Atanas & Kim 2023)")
+    parser.add_argument("--formats", nargs="+", default=["cohort"], choices=FORMATS,
+                        help="layouts to write besides truth.h5 (default: cohort)")
     parser.set_defaults(func=run)
 
 
+FORMATS = ("cohort", "flavell", "wormwideweb", "wormwideweb2")
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..io import write_cohort
+    from ..io import write_cohort, write_flavell, write_label_file, write_wormwideweb
     from ..simulate import SimConfig, save_truth, simulate_cohort
 
     if args.animals < 1:
@@ -43,7 +54,21 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     cohort = simulate_cohort(n_animals=args.animals, seed=args.seed, config=config)
     simulated = time.perf_counter() - start
-    write_cohort(out / "cohort.h5", cohort.datasets, cohort.vocabulary)
+    written = []
+    if "cohort" in args.formats:
+        write_cohort(out / "cohort.h5", cohort.datasets, cohort.vocabulary)
+        written.append(out / "cohort.h5")
+    if "flavell" in args.formats:
+        for rec in cohort.datasets.values():
+            write_flavell(out / "flavell", rec)
+        write_label_file(out / "flavell" / "neuropal_labels.json", cohort.datasets)
+        written.append(out / "flavell")
+    for fmt, version in (("wormwideweb", 1), ("wormwideweb2", 2)):
+        if fmt in args.formats:
+            (out / fmt).mkdir(exist_ok=True)
+            for rec in cohort.datasets.values():
+                write_wormwideweb(out / fmt / f"{rec.uid}.json", rec, version=version)
+            written.append(out / fmt)
     save_truth(out / "truth.h5", cohort.truth, config)
     total = time.perf_counter() - start
 
@@ -58,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  neurons  {neurons.min()}-{neurons.max()} per animal (median {np.median(neurons):.0f})")
     print(f"  labeled  {labeled.min()}-{labeled.max()} per animal (mean {labeled.mean():.1f}), "
           f"{len(cohort.vocabulary) - 1} identities")
-    print(f"  cohort   {out / 'cohort.h5'}")
+    for path in written:
+        print(f"  data     {path}")
     print(f"  truth    {out / 'truth.h5'}")
     return 0

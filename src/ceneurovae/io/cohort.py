@@ -33,6 +33,7 @@ from ..errors import DataWarning, FormatError
 from ..identity import Vocabulary
 from ..normalize import LAB_DIVISORS
 from ..recording import Recording
+from ._validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
 
 __all__ = ["write_cohort", "read_cohort", "is_cohort_file"]
 
@@ -135,7 +136,7 @@ def is_cohort_file(path: str | os.PathLike) -> bool:
     try:
         with h5py.File(path, "r") as f:
             return "data" in f and "label_name" in f
-    except (OSError, ValueError):
+    except LOW_LEVEL_ERRORS:
         return False
 
 
@@ -151,17 +152,14 @@ def read_cohort(path: str | os.PathLike) -> tuple[dict[str, Recording], Vocabula
         Behavior name -> ``B_norm_divisor`` from the file.
     """
     path = os.fspath(path)
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise FormatError("the file is empty (0 bytes)", path=path)
     try:
         f = h5py.File(path, "r")
-    except OSError as err:
-        raise FormatError(f"cannot open as HDF5 ({err})", path=path) from None
-    with f:
-        try:
-            return _read_open_cohort(f, path)
-        except (KeyError, OSError, ValueError, TypeError) as err:
-            if isinstance(err, FormatError):
-                raise
-            raise FormatError(f"damaged or incomplete cohort file ({type(err).__name__}: {err})", path=path) from None
+    except LOW_LEVEL_ERRORS as err:
+        raise FormatError(f"cannot open as HDF5: truncated, damaged or not HDF5 ({err})", path=path) from None
+    with f, damaged_file_guard(path, "cohort file"):
+        return _read_open_cohort(f, path)
 
 
 def _require(f: h5py.Group, key: str, path: str):
@@ -221,6 +219,8 @@ def _read_open_cohort(f: h5py.File, path: str):
                 path=path,
                 key=f"{key}/I",
             )
+        report_nonfinite(X.T, path, f"{key}/X")
+        report_nonfinite(B.T, path, f"{key}/B", unit="behaviors")
         mask = np.asarray(g["M"][()], dtype=bool).T if "M" in g else None
         bmask = np.asarray(g["BM"][()], dtype=bool).T if "BM" in g else None
         ts = np.asarray(g["timestamps"][()], dtype=np.float64) if "timestamps" in g else None

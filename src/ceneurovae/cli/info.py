@@ -1,0 +1,26 @@
+"""``ceneurovae info FILE_OR_DIR``: what a file or folder holds, as a summary table."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._read_options import add_read_options, read_options, read_reporting_warnings
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="FILE_OR_DIR", help="any supported file or folder")
+    # Describing a file should not fail on a missing channel: show it as missing instead.
+    add_read_options(parser, missing_default="mask")
+    # Show each recording's own time step rather than resampling.
+    parser.set_defaults(func=run, dt="none")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..import_data import import_h5
+    from ..io import find_sources, format_summary
+
+    for s in find_sources(args.sources):
+        print(f"{s.path}: {s.format}")
+    datasets, vocab = read_reporting_warnings(import_h5, args.sources, **read_options(args))
+    print(format_summary(datasets, len(vocab)))
+    return 0
