@@ -39,7 +39,7 @@ import yaml
 
 import ceneurovae
 from ceneurovae.data import split_animals
-from ceneurovae.evaluate import evaluate, shuffle_control
+from ceneurovae.evaluate import evaluate, jsonable, shuffle_control
 from ceneurovae.simulate import simulate_cohort
 
 IMPUTE_FRACTION = 0.90
@@ -197,10 +197,8 @@ def main(argv=None) -> int:
         payload["times"] = times
         payload["settings"] = {"animals": args.animals, "test": args.test, "seed": args.seed, "overrides": overrides,
                                "val_uids": val_uids, "model": args.model, "config": trained.config.to_dict()}
-        from ceneurovae.evaluate import _plain
-
         with open(Path(args.out) / "quality.json", "w", encoding="utf-8") as fh:
-            json.dump(_plain(payload), fh, indent=1)
+            json.dump(jsonable(payload), fh, indent=1)
         print(f"wrote {args.out}/quality.json and table.txt")
     return 0 if all(x["pass"] for x in bar) else 1
 

@@ -69,6 +69,7 @@ __all__ = [
     "Evaluation",
     "choose_hidden",
     "evaluate",
+    "jsonable",
     "latent_diagnostics",
     "r2_score",
     "shuffle_behavior",
@@ -161,8 +162,8 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready content (NaN as null)."""
-        neurons = {k: [_plain(x) for x in np.asarray(v).tolist()] for k, v in self.neurons.items()}
-        return _plain({"summary": self.summary, "hidden": self.hidden, "neurons": neurons})
+        neurons = {k: [jsonable(x) for x in np.asarray(v).tolist()] for k, v in self.neurons.items()}
+        return jsonable({"summary": self.summary, "hidden": self.hidden, "neurons": neurons})
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         """The evaluation as JSON text; written to `path` when given."""
@@ -179,14 +180,14 @@ class Evaluation:
         return format_table(self.summary)
 
 
-def _plain(x):
-    """NaN/inf -> None and numpy scalars -> Python, recursively (JSON has no NaN)."""
+def jsonable(x):
+    """`x` with NaN/inf as None and numpy values as Python ones, recursively (JSON has no NaN)."""
     if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
-        return [_plain(v) for v in x.tolist()]
+        return [jsonable(v) for v in x.tolist()]
     if isinstance(x, (np.bool_, bool)):
         return bool(x)
     if isinstance(x, (np.integer,)):
