@@ -169,6 +169,15 @@ class TestRidge:
         one = cross_validated_r2(xs[:1], ys[:1])  # one animal: contiguous blocks
         assert one.shape == (1, 2) and (one > 0.7).all()
 
+    def test_centering_forgives_per_animal_offsets_only(self, rng):
+        xs = [rng.normal(size=(300, 3)) for _ in range(4)]
+        # each animal's target sits at its own offset, which its (centered) features cannot know
+        ys = [x @ [[1.0], [-1.0], [0.5]] + 3.0 * rng.normal() for x in xs]
+        assert cross_validated_r2(xs, ys).mean() < 0.5
+        assert cross_validated_r2(xs, ys, center=True).min() > 0.99
+        noise = [rng.normal(size=(300, 1)) + 3.0 * rng.normal() for _ in range(4)]
+        assert cross_validated_r2(xs, noise, center=True).max() < 0.05  # centering invents nothing
+
     def test_masked_targets(self, rng):
         xs = [rng.normal(size=(200, 3)) for _ in range(2)]
         ys = [x @ [[1.0], [2.0], [0.0]] for x in xs]

@@ -18,7 +18,9 @@ identity to be scored by):
    against the data (and ``truth.predictable`` / ``truth.signal``).
 3. **Behavior-only prediction** (``from_behavior``): R² per labeled neuron.
 4. **Behavior decoding** from the latent: ridge, leave-one-animal-out over the held-out
-   animals, penalty chosen by an inner leave-one-animal-out CV (`cross_validated_r2`).
+   animals, penalty chosen by an inner leave-one-animal-out CV (`cross_validated_r2`), on
+   each animal's latent and behavior centered over its own frames (activity z-scored per
+   recording carries no per-animal offsets, so none is asked for).
 5. **Latent diagnostics**: held-out KL per latent dimension, active units (variance over
    frames of the posterior mean > 0.01, Burda et al. 2016), ELBO per observed entry.
 6. **Noise ceiling** (with truth): per neuron, R² of ``truth.predictable`` (behavior +
@@ -27,7 +29,7 @@ identity to be scored by):
    the best behavior-only prediction. Each score is also reported as a fraction of its
    ceiling: mean over neurons of the method / mean of the ceiling on the same neurons
    (and the same with medians). Internal-state recovery: leave-one-animal-out linear R²
-   from the latent to ``truth.internal_states``.
+   from the latent to ``truth.internal_states``, centered per animal like the decoding.
 
 Units and conventions. Every method predicts each neuron in its recording's z-scored units
 (mean and scale over its observed frames), which is what the model does too: a neuron's
@@ -460,14 +462,15 @@ def _summarize_method(m, neurons, preds, animals, truth, behaviors) -> dict[str,
     if all(x is not None for x in latents):
         uids = [a.rec.uid for a in animals]
         sel = [a.rec.select_behaviors(behaviors) for a in animals]
-        r2 = cross_validated_r2(latents, [r.behavior for r in sel], [r.behavior_mask for r in sel])
+        # per-animal means are not identifiable from per-recording z-scored activity: centered
+        r2 = cross_validated_r2(latents, [r.behavior for r in sel], [r.behavior_mask for r in sel], center=True)
         out["decoding"] = {
             **{name: _nanmean(r2[:, d]) for d, name in enumerate(behaviors)},
             "per_animal": {u: dict(zip(behaviors, row.tolist())) for u, row in zip(uids, r2)},
             "cv": "leave-one-animal-out" if len(animals) > 1 else "contiguous blocks",
         }
         if truth is not None:
-            r2s = cross_validated_r2(latents, [np.asarray(truth[u].internal_states) for u in uids])
+            r2s = cross_validated_r2(latents, [np.asarray(truth[u].internal_states) for u in uids], center=True)
             per_state = [_nanmean(r2s[:, k]) for k in range(r2s.shape[1])]
             out["internal_states"] = {
                 "mean": _nanmean(np.asarray(per_state)), "per_state": per_state,

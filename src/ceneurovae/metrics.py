@@ -249,6 +249,7 @@ def cross_validated_r2(
     masks: Sequence[np.ndarray] | None = None,
     lambdas: Sequence[float] = LAMBDAS,
     n_blocks: int = 5,
+    center: bool = False,
 ) -> np.ndarray:
     """Out-of-sample R² of a linear read-out ``y ~ x``, one row per animal.
 
@@ -257,6 +258,12 @@ def cross_validated_r2(
     predict the left-out animal and score it on its own frames. With one animal: the same
     with `n_blocks` contiguous blocks of its frames in place of animals. No frame of the
     animal being scored is ever used to fit its read-out or to choose its penalty.
+
+    With `center` (and two or more animals), each animal's features and targets first lose
+    their own means (targets over their known frames): the read-out then explains every
+    animal's time course around its mean, and is not asked for per-animal offsets, which
+    activity z-scored per recording cannot reveal. R² per animal is around the animal's
+    own mean either way.
 
     Parameters
     ----------
@@ -273,6 +280,9 @@ def cross_validated_r2(
     if masks is None:
         masks = [np.ones(y.shape, dtype=bool) for y in ys]
     masks = [np.asarray(m, dtype=bool).reshape(y.shape) for m, y in zip(masks, ys)]
+    if center and len(xs) > 1:
+        xs = [x - x.mean(0) for x in xs]
+        ys = [y - np.where(m, y, 0.0).sum(0) / np.maximum(m.sum(0), 1) for y, m in zip(ys, masks)]
     if len(xs) == 1:
         # one animal: its contiguous blocks play the animals' part
         g = block_groups(len(xs[0]), n_blocks)
