@@ -117,3 +117,31 @@ def test_optimizer_does_not_decay_biases_norms_embeddings():
     opt = build_optimizer(model, lr=1e-3, weight_decay=0.1)
     decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
     assert decayed == {id(model[1].weight)}
+
+
+def test_ar1_prior_kl_against_a_naive_gaussian_kl():
+    """The closed form equals KL(q || p) of the full T-dimensional Gaussians, computed naively."""
+    g = torch.Generator().manual_seed(3)
+    T, a = 6, 0.8
+    mu, logvar = torch.randn(1, T, 1, generator=g, dtype=torch.float64), torch.randn(1, T, 1, generator=g, dtype=torch.float64) * 0.3
+    got = kl_per_dimension(mu, logvar, ar=torch.tensor([a], dtype=torch.float64))[0, 0]
+    # prior covariance of a stationary AR(1) with unit variance: a^|i-j|
+    idx = torch.arange(T, dtype=torch.float64)
+    P = a ** (idx[:, None] - idx[None, :]).abs()
+    S = torch.diag(logvar[0, :, 0].exp())
+    m = mu[0, :, 0]
+    Pinv = torch.linalg.inv(P)
+    want = 0.5 * (torch.trace(Pinv @ S) + m @ Pinv @ m - T + torch.logdet(P) - torch.logdet(S))
+    torch.testing.assert_close(got, want)
+    # a = 0 is the independent prior
+    torch.testing.assert_close(kl_per_dimension(mu, logvar, ar=torch.tensor([0.0], dtype=torch.float64)),
+                               kl_per_dimension(mu, logvar))
+
+
+def test_ar1_prior_favours_smooth_posteriors():
+    smooth = torch.linspace(-1, 1, 50)[None, :, None]
+    rough = smooth[:, torch.randperm(50, generator=torch.Generator().manual_seed(0))]
+    lv = torch.full_like(smooth, -2.0)
+    ar = torch.tensor([0.95])
+    assert kl_per_dimension(smooth, lv, ar=ar) < kl_per_dimension(rough, lv, ar=ar)
+    torch.testing.assert_close(kl_per_dimension(smooth, lv), kl_per_dimension(rough, lv))  # iid prior cannot tell

@@ -34,6 +34,10 @@ class VAEConfig:
     read_in_factors: int = 16
     """k: factors of the encoder's factor-analysis read-in (0 = linear read-in only); see
     `IdentityReadIn`."""
+    latent_prior: str = "ar1"
+    """Prior of a trajectory latent: ``"ar1"``, a stationary AR(1) process per dimension with a
+    learned time constant (marginally N(0, 1), smooth in time like the states it stands for),
+    or ``"iid"``, N(0, 1) independently at every frame."""
     hidden_dim: int = 128
     """H: width of the encoder backbone and of the decoder's context."""
     encoder: str = "transformer"
@@ -93,6 +97,7 @@ class VAEConfig:
         need(self.hidden_dim >= 1, "hidden_dim", "must be >= 1")
         need(self.read_in_factors >= 0, "read_in_factors", "must be >= 0")
         need(self.latent in LATENTS, "latent", f"choose one of {LATENTS}")
+        need(self.latent_prior in ("ar1", "iid"), "latent_prior", "choose 'ar1' or 'iid'")
         need(self.encoder in ENCODERS, "encoder", f"choose one of {ENCODERS}")
         need(self.readout in READOUTS, "readout", f"choose one of {READOUTS}")
         need(self.recon_loss in RECON_LOSSES, "recon_loss", f"choose one of {RECON_LOSSES}")

@@ -66,26 +66,53 @@ def reconstruction_loss(
     return torch.where(mask, per, torch.zeros_like(per)).flatten(1).sum(1)
 
 
-def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(N(mu, e^logvar) || N(0, 1)) per example and latent dimension.
+def kl_per_dimension(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    frame_mask: torch.Tensor | None = None,
+    ar: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """KL(q || prior) per example and latent dimension, q = N(mu, e^logvar) per dimension (and frame).
 
-    mu, logvar: (B, Z) or (B, T, Z); frame_mask (B, T) selects real frames of a trajectory.
-    Returns (B, Z), summed over frames for a trajectory.
+    mu, logvar: (B, Z) or (B, T, Z); frame_mask (B, T) selects real frames of a trajectory
+    (padding comes last). Returns (B, Z), summed over frames for a trajectory.
+
+    Prior: N(0, 1) independently per frame, or, with `ar` (Z,) in [0, 1), a stationary AR(1)
+    process per dimension, ``z_1 ~ N(0, 1)``, ``z_t | z_{t-1} ~ N(a z_{t-1}, 1 - a^2)``,
+    whose marginal is still N(0, 1) but whose draws are smooth in time. For a mean-field q::
+
+        KL = sum_t -(1 + log s_t^2) / 2 + (m_1^2 + s_1^2) / 2
+             + sum_{t>1} [ log(1 - a^2) + ((m_t - a m_{t-1})^2 + s_t^2 + a^2 s_{t-1}^2) / (1 - a^2) ] / 2
+
+    which is the independent prior's KL when a = 0.
     """
-    kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)
-    if kl.dim() == 3:
-        if frame_mask is not None:
-            kl = kl * frame_mask[..., None].to(kl.dtype)
-        kl = kl.sum(1)
-    return kl
+    var = logvar.exp()
+    if ar is None or mu.dim() == 2:
+        kl = 0.5 * (mu.square() + var - 1.0 - logvar)
+        if kl.dim() == 3:
+            if frame_mask is not None:
+                kl = kl * frame_mask[..., None].to(kl.dtype)
+            kl = kl.sum(1)
+        return kl
+    real = torch.ones(mu.shape[:2], dtype=mu.dtype, device=mu.device) if frame_mask is None else frame_mask.to(mu.dtype)
+    a = ar.to(mu.dtype)
+    one_minus = 1.0 - a * a
+    entropy = (-0.5 * (1.0 + logvar)) * real[..., None]  # (B, T, Z)
+    first = 0.5 * (mu[:, 0].square() + var[:, 0])  # (B, Z)
+    pair = (real[:, 1:] * real[:, :-1])[..., None]  # both frames real
+    trans = 0.5 * (torch.log(one_minus) + ((mu[:, 1:] - a * mu[:, :-1]).square() + var[:, 1:] + a * a * var[:, :-1]) / one_minus)
+    return entropy.sum(1) + first + (trans * pair).sum(1)
 
 
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-example KL divergence to N(0, I), summed over latent dims (and frames): (B,).
+def kl_divergence(
+    mu: torch.Tensor, logvar: torch.Tensor, frame_mask: torch.Tensor | None = None, ar: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-example KL divergence to the prior, summed over latent dims (and frames): (B,).
 
-    Equals ``-0.5 * sum(1 + logvar - mu^2 - exp(logvar))``, the seed's definition.
+    With the independent N(0, I) prior this is ``-0.5 * sum(1 + logvar - mu^2 - exp(logvar))``,
+    the seed's definition; see `kl_per_dimension` for the AR(1) prior.
     """
-    return kl_per_dimension(mu, logvar, frame_mask).sum(-1)
+    return kl_per_dimension(mu, logvar, frame_mask, ar).sum(-1)
 
 
 def free_bits_kl(kl_dims: torch.Tensor, free_bits: float, n_frames: torch.Tensor | None = None) -> torch.Tensor:
@@ -135,11 +162,11 @@ def elbo_loss(
     batch of -(recon + KL), at beta = 1 and without free bits) and ``kl_dims`` (Z,).
     """
     # The loss is computed in float32 even when the forward pass ran under autocast.
-    out = type(out)(*(t.float() for t in out))
+    out = type(out)(*(None if t is None else t.float() for t in out))
     recon_mask = mask & (identity > 0)[:, None, :]
     recon = reconstruction_loss(out.pred, target, recon_mask, kind, out.log_sigma, huber_delta)
     frame_mask = None if pad is None else ~pad
-    kl_dims = kl_per_dimension(out.mu, out.logvar, frame_mask)
+    kl_dims = kl_per_dimension(out.mu, out.logvar, frame_mask, out.prior_ar)
     kl = kl_dims.sum(-1)
     n_frames = None
     if out.mu.dim() == 3:

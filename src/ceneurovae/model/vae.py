@@ -5,7 +5,8 @@ identities :math:`v_n` (0 = unknown) and behavior :math:`b_{1:T}`:
 
 .. math::
 
-    z &\sim \mathcal{N}(0, I)  \qquad z \in \mathbb{R}^{Z} \text{ (window) or } \mathbb{R}^{T \times Z} \text{ (trajectory)} \\
+    z &\sim \mathcal{N}(0, I)  \qquad z \in \mathbb{R}^{Z} \text{ (window) or } \mathbb{R}^{T \times Z} \text{ (trajectory;}
+          \text{ by default a stationary AR(1) process per dimension, } z_t \mid z_{t-1} \sim \mathcal{N}(a z_{t-1}, 1 - a^2)) \\
     f_t &= \textstyle\sum_{j \ge 0} k_\tau[j]\, b_{t-j} \quad \text{for each } \tau
           \quad \text{(causal exponential filters: behavior history)} \\
     c_t &= \mathrm{MLP}([z_t, f_t, \mathrm{pe}_t]) \\
@@ -32,6 +33,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 import torch
 from torch import nn
 
@@ -50,6 +53,7 @@ class ModelOutput(NamedTuple):
     mu, logvar : posterior parameters, (B, Z) or (B, T, Z).
     z : the latent the decoder used (a sample in training, `mu` otherwise).
     log_sigma : (B, N) learned log noise standard deviation of each neuron's identity.
+    prior_ar : (Z,) AR(1) coefficients of the trajectory prior, or None for N(0, I) per frame.
     """
 
     pred: torch.Tensor
@@ -57,6 +61,7 @@ class ModelOutput(NamedTuple):
     logvar: torch.Tensor
     z: torch.Tensor
     log_sigma: torch.Tensor
+    prior_ar: torch.Tensor | None = None
 
 
 class NeuroBehaviorVAE(nn.Module):
@@ -86,6 +91,18 @@ class NeuroBehaviorVAE(nn.Module):
         n_feat = self.history.n_features
         self.encoder = Encoder(cfg, n_feat)
         self.decoder = Decoder(cfg, n_feat)
+        if cfg.latent == "trajectory" and cfg.latent_prior == "ar1":
+            # time constants of the prior, one per dimension, spread from 1 s to a minute at first
+            init = torch.log(torch.as_tensor(np.geomspace(1.0, 60.0, cfg.latent_dim), dtype=torch.float32))
+            self.prior_log_tau = nn.Parameter(init)
+        else:
+            self.prior_log_tau = None
+
+    def prior_ar(self) -> torch.Tensor | None:
+        """AR(1) coefficients ``a = exp(-dt / tau)`` of the trajectory prior (Z,), or None."""
+        if self.prior_log_tau is None:
+            return None
+        return torch.exp(-self.cfg.dt / torch.exp(self.prior_log_tau)).clamp(max=0.999)
 
     # -- pieces ----------------------------------------------------------------------------
     def behavior_features(
@@ -179,4 +196,4 @@ class NeuroBehaviorVAE(nn.Module):
             z = z * keep
         pred = self.decode(z, feats, identity)
         log_sigma = self.decoder.log_sigma(identity).squeeze(-1)
-        return ModelOutput(pred=pred, mu=mu, logvar=logvar, z=z, log_sigma=log_sigma)
+        return ModelOutput(pred=pred, mu=mu, logvar=logvar, z=z, log_sigma=log_sigma, prior_ar=self.prior_ar())

@@ -218,7 +218,8 @@ def kl_by_dimension(trained, recordings: Sequence[Recording], batch_size: int = 
         batch = collate_windows([ds[k] for k in range(lo, min(lo + batch_size, len(ds)))]).to(device)
         feats = model.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask)
         mu, logvar = model.encode(batch.x, batch.mask, batch.identity, feats, batch.pad)
-        total += kl_per_dimension(mu.float(), logvar.float(), ~batch.pad).sum(0).double().cpu()
+        ar = model.prior_ar()
+        total += kl_per_dimension(mu.float(), logvar.float(), ~batch.pad, ar).sum(0).double().cpu()
         count += int((~batch.pad).sum()) if mu.dim() == 3 else len(batch)
     model.train(was_training)
     unit = "nats per frame" if cfg.latent == "trajectory" else "nats per window"
