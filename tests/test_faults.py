@@ -116,3 +116,27 @@ def test_memory_stays_flat_across_epochs():
               config=TrainConfig(epochs=12, quiet=True, early_stopping=0), on_epoch_end=lambda r: rss.append(_rss_mb()))
     growth = max(rss[4:]) - rss[3]
     assert growth < 20, f"memory grew by {growth:.1f} MB over 8 epochs: {rss}"
+
+
+class TestImpossibleSettingsAreRefusedFirst:
+    """Each refused with exit code 2, a message naming the setting and value, no traceback,
+    and no run folder content written."""
+
+    @pytest.mark.parametrize(
+        "sets, message",
+        [
+            (["data.window_T=5000"], "window_T=5000 frames is longer than every recording"),
+            (["data.stride=0"], "data.stride = 0"),
+            (["model.latent_dim=0"], "model.latent_dim = 0"),
+            (["train.lr=0"], "train.lr = 0.0"),
+            (["train.lr=-0.001"], "train.lr = -0.001"),
+            (["data.behaviors=[velocity,roaming_speed]"], "has no behavior ['roaming_speed']"),
+        ],
+    )
+    def test_refused(self, cohort_file, tmp_path, sets, message):
+        from conftest import run_cli
+
+        res = run_cli("train", "--data", cohort_file, "--out", tmp_path / "run", "--set", *sets)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert message in res.stderr and "Traceback" not in res.stderr
+        assert not (tmp_path / "run" / "last.pt").exists()
