@@ -185,6 +185,12 @@ class TestCli:
         assert res.returncode == 0, res.stderr
         for name in ("best.pt", "last.pt", "config.yaml", "metrics.csv", "summary.json"):
             assert (tmp_path / "run" / name).is_file(), name
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
         res = run_cli("predict", tmp_path / "run", tmp_path / "c.h5", "-o", tmp_path / "p.h5")
         assert res.returncode == 0, res.stderr
         import h5py

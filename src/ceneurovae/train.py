@@ -90,6 +90,9 @@ class TrainConfig:
     """Run the model through torch.compile (opt-in)."""
     quiet: bool = False
     """No progress bar."""
+    tensorboard: bool = True
+    """Also log the epoch history for TensorBoard in ``<run>/tensorboard`` when the optional
+    `tensorboard` package is installed (``pip install ceneurovae[tensorboard]``)."""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -350,8 +353,11 @@ def fit_model(
         if run_dir is not None and os.path.isfile(os.path.join(run_dir, "best.pt")):
             best_state = load_checkpoint(os.path.join(run_dir, "best.pt"), map_location="cpu")["model_state"]
 
+    from . import __version__
+
     def payload(epoch: int) -> dict[str, Any]:
         return {
+            "package_version": __version__,
             **(checkpoint_extra or {}),
             "model_config": core.cfg.to_dict(),
             "model_state": core.state_dict(),
@@ -371,6 +377,8 @@ def fit_model(
         for name in os.listdir(run_dir):  # temporary files of a run killed while writing
             if name.startswith(".") and ".pt.tmp-" in name:
                 os.remove(os.path.join(run_dir, name))
+
+    board = _tensorboard(run_dir) if (cfg.tensorboard and run_dir is not None and main) else None
 
     for epoch in range(start_epoch, n_epoch):
         t0 = time.perf_counter()
@@ -455,6 +463,11 @@ def fit_model(
                 save_checkpoint(os.path.join(run_dir, "best.pt"), payload(epoch))
             save_checkpoint(os.path.join(run_dir, "last.pt"), {**payload(epoch), "finished": stop or epoch + 1 == n_epoch})
             _write_metrics(os.path.join(run_dir, "metrics.csv"), history)
+        if board is not None:
+            for name, value in record._asdict().items():
+                if name != "epoch":
+                    board.add_scalar(name, value, epoch)
+            board.flush()
         if on_epoch_end is not None:
             on_epoch_end(record)
         if not quiet and main:
@@ -466,10 +479,21 @@ def fit_model(
         if stop:
             break
 
+    if board is not None:
+        board.close()
     if cfg.restore_best and best_state is not None:
         core.load_state_dict(best_state)
     core.fit_history = history  # the full history, also returned as list_loss
     return history, [h.lr for h in history]
+
+
+def _tensorboard(run_dir):
+    """A TensorBoard writer in ``<run_dir>/tensorboard``, or None when tensorboard is not installed."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # the optional extra is not installed: metrics.csv still has everything
+        return None
+    return SummaryWriter(log_dir=os.path.join(run_dir, "tensorboard"))
 
 
 def _bad_steps_message(n: int, epoch: int, lr: float) -> str:
