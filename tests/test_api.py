@@ -90,7 +90,7 @@ class TestTrainedMethods:
 
     def test_missing_behavior_is_named(self, trained, cohort):
         rec = cohort[0][trained.val_uids[0]].select_behaviors(["velocity"])
-        with pytest.raises(DataError, match=r"lacks behavior \['head_curvature', 'pumping'\]"):
+        with pytest.raises(DataError, match=r"has no behavior \['head_curvature', 'pumping'\].*trained on"):
             trained.reconstruct(rec)
 
     def test_unseen_animal_with_other_vocabulary_is_remapped(self, trained, cohort):

@@ -5,7 +5,13 @@ import pytest
 import torch
 
 from ceneurovae import Recording
-from ceneurovae.data import WindowDataset, build_loaders, collate_windows, split_animals, window_starts
+from ceneurovae.data import (
+    WindowDataset,
+    build_loaders,
+    collate_windows,
+    split_animals,
+    window_starts,
+)
 from ceneurovae.errors import ConfigError, DataError
 from ceneurovae.normalize import BehaviorScaler
 from toy import toy_cohort

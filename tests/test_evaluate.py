@@ -24,23 +24,28 @@ from ceneurovae.baselines import (
     IdentityMean,
     LowRank,
     NeuronRidge,
+    _blocks,
     animal_data,
     behavior_features,
     choose_hidden,
     fit_factor_analysis,
     smooth_time,
-    _blocks,
 )
 from ceneurovae.errors import ConfigError, DataError, DataWarning
 from ceneurovae.evaluate import (
-    METRICS,
     evaluate,
     latent_diagnostics,
     r2_score,
     shuffle_behavior,
     shuffle_control,
 )
-from ceneurovae.metrics import block_groups, cross_validated_r2, describe, ridge_cv, ridge_cv_from_stats
+from ceneurovae.metrics import (
+    block_groups,
+    cross_validated_r2,
+    describe,
+    ridge_cv,
+    ridge_cv_from_stats,
+)
 from ceneurovae.simulate import SimConfig, simulate_cohort
 from conftest import run_cli
 from toy import toy_cohort

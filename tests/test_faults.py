@@ -90,7 +90,7 @@ def test_torchrun_two_cpu_processes_match_one_process(cohort_file, tmp_path):
     assert one.returncode == 0, one.stderr
     m1, m2 = _metrics(tmp_path / "one"), _metrics(tmp_path / "ddp")
     assert len(m1) == len(m2) == 3
-    for (_, t1, v1), (_, t2, v2) in zip(m1, m2):
+    for (_, _t1, v1), (_, _t2, v2) in zip(m1, m2):
         assert abs(float(v1) - float(v2)) < 0.05 * abs(float(v1)), (m1, m2)
     # only rank 0 writes: one metrics file, one set of checkpoints
     assert sorted(p.name for p in (tmp_path / "ddp").iterdir() if p.suffix == ".pt") == ["best.pt", "last.pt"]

@@ -1,11 +1,11 @@
 """``ceneurovae convert`` and ``ceneurovae info`` through the real console script."""
 
 import pytest
-from conftest import run_cli
-from io_fixtures import make_recording
 
 from ceneurovae.import_data import import_h5
 from ceneurovae.io import write_flavell, write_label_file, write_wormwideweb
+from conftest import run_cli
+from io_fixtures import make_recording
 
 UIDS = ["2021-06-11-01", "2022-02-02-02"]
 

@@ -5,7 +5,6 @@ import json
 import h5py
 import numpy as np
 import pytest
-from io_fixtures import make_recording
 
 from ceneurovae import Vocabulary
 from ceneurovae.errors import DataWarning, FormatError
@@ -17,6 +16,7 @@ from ceneurovae.io import (
     write_label_file,
     write_wormwideweb,
 )
+from io_fixtures import make_recording
 
 
 @pytest.fixture

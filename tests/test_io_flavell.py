@@ -3,10 +3,10 @@
 import h5py
 import numpy as np
 import pytest
-from io_fixtures import make_recording, real_data_folder
 
 from ceneurovae.errors import DataWarning, FormatError
 from ceneurovae.io import read_flavell, write_flavell
+from io_fixtures import make_recording, real_data_folder
 
 REAL = ["2022-01-16-01", "2022-05-02-01"]
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from io_fixtures import make_recording
 
 from ceneurovae import Vocabulary
 from ceneurovae.errors import CeNeuroVAEError
 from ceneurovae.import_data import import_h5
 from ceneurovae.io import write_cohort, write_flavell, write_label_file, write_wormwideweb
+from io_fixtures import make_recording
 
 UIDS = ["2021-06-11-01", "2022-02-02-02"]
 # Fixed examples (derandomize) so a run is repeatable; no "explain" phase, whose line tracing

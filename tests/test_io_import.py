@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from io_fixtures import make_recording, real_data_folder
 
 from ceneurovae import Vocabulary
 from ceneurovae.errors import ConfigError, DataWarning, FormatError
 from ceneurovae.import_data import import_h5
 from ceneurovae.io import write_cohort, write_flavell, write_label_file, write_wormwideweb
+from io_fixtures import make_recording, real_data_folder
 
 # What make_recording's labels become with the defaults (confidence >= 2.5, "?" unknown).
 EXPECTED = ["AVAL", "AVAR", "", "VB02", "", "", "RIS", "", "ASEL", "", "IL2L", ""]

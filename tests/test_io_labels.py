@@ -4,10 +4,16 @@ import json
 
 import numpy as np
 import pytest
-from io_fixtures import make_recording
 
 from ceneurovae.errors import DataWarning, FormatError
-from ceneurovae.io import LabelEntry, assign_labels, parse_label_dict, read_label_file, write_label_file
+from ceneurovae.io import (
+    LabelEntry,
+    assign_labels,
+    parse_label_dict,
+    read_label_file,
+    write_label_file,
+)
+from io_fixtures import make_recording
 
 
 def entries(**rows):

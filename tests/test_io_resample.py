@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from io_fixtures import make_recording
 
 from ceneurovae import Recording
 from ceneurovae.errors import ConfigError, DataWarning
 from ceneurovae.io import common_time_step, resample, resample_to_common, time_step
+from io_fixtures import make_recording
 
 
 def linear(dt=0.75, T=81, gap_at=None):

@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from io_fixtures import make_recording
 
 from ceneurovae.errors import DataWarning, FormatError
 from ceneurovae.io import read_wormwideweb, write_wormwideweb
+from io_fixtures import make_recording
 
 ALL = ["velocity", "head_curvature", "pumping", "angular_velocity", "body_curvature"]
 

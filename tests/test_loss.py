@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from ceneurovae.model.loss import free_bits_kl, kl_divergence, kl_per_dimension, kl_weight, reconstruction_loss
+from ceneurovae.model.loss import (
+    free_bits_kl,
+    kl_divergence,
+    kl_per_dimension,
+    kl_weight,
+    reconstruction_loss,
+)
 from ceneurovae.optimizer import build_optimizer, build_scheduler, lr_factor
 
 

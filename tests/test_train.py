@@ -7,7 +7,6 @@ import torch
 
 from ceneurovae.data import build_loaders
 from ceneurovae.errors import ConfigError, TrainingError
-from ceneurovae.import_data import import_h5
 from ceneurovae.io import write_cohort
 from ceneurovae.model import NeuroBehaviorVAE, VAEConfig
 from ceneurovae.optimizer import build_optimizer, build_scheduler
@@ -30,11 +29,13 @@ def test_the_seed_example_runs_as_written_and_validation_loss_falls(cohort_file)
     device = torch.device("cpu")
     n_epoch = 12
 
+    # isort: off
     from ceneurovae.model import VAEConfig, NeuroBehaviorVAE  # noqa: F811  (the seed's imports, verbatim)
     from ceneurovae.import_data import import_h5  # noqa: F811
     from ceneurovae.data import build_loaders  # noqa: F811
     from ceneurovae.optimizer import build_optimizer, build_scheduler  # noqa: F811
     from ceneurovae.train import fit_model  # noqa: F811
+    # isort: on
 
     datasets, labels = import_h5(path_data)
     cfg = VAEConfig(n_identities=len(labels), behavior_dim=3)
@@ -53,6 +54,7 @@ def test_the_seed_example_runs_as_written_and_validation_loss_falls(cohort_file)
     val = [rec[1] for rec in list_loss]
     assert all(math.isfinite(v) for v in val)
     assert min(val[-3:]) < 0.8 * val[0], val
+    assert min(r.val_mse for r in list_loss[-3:]) < 0.8 * list_loss[0].val_mse
     assert list_lr[0] == pytest.approx(1e-4) and max(list_lr) == pytest.approx(1e-3)
     assert set(train_uids).isdisjoint(val_uids)
 

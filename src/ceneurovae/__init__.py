@@ -12,7 +12,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .api import Trained, fit, load
 from .config import Config, DataConfig
-from .errors import CeNeuroVAEError, CheckpointError, ConfigError, DataError, FormatError, TrainingError
+from .errors import (
+    CeNeuroVAEError,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    FormatError,
+    TrainingError,
+)
 from .identity import Vocabulary
 from .import_data import import_h5
 from .model import NeuroBehaviorVAE, VAEConfig

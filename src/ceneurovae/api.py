@@ -160,13 +160,7 @@ class Trained:
         """The recording with identities in the model's vocabulary; checks its behaviors."""
         if not isinstance(rec, Recording):
             raise ConfigError(f"expected a Recording, got {type(rec).__name__}")
-        missing = [b for b in self.behavior_names if b not in rec.behavior_names]
-        if missing:
-            raise DataError(
-                f"recording {rec.uid!r} lacks behavior {missing}; the model was trained on {self.behavior_names}",
-                path=rec.source or None,
-                key="behavior",
-            )
+        rec.require_behaviors(self.behavior_names, hint=f"; the model was trained on {self.behavior_names}")
         if rec.vocabulary is not None and rec.vocabulary == self.vocabulary:
             return rec
         names = _identity_names(rec)

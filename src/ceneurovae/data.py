@@ -95,13 +95,6 @@ class _Prepared:
 
 def prepare(rec: Recording, scaler: BehaviorScaler) -> _Prepared:
     """Z-score the traces and scale the behavior of one recording."""
-    missing = [n for n in scaler.names if n not in rec.behavior_names]
-    if missing:
-        raise DataError(
-            f"recording {rec.uid!r} has no behavior {missing} (it has {rec.behavior_names})",
-            path=rec.source or None,
-            key="behavior",
-        )
     rec = rec.select_behaviors(list(scaler.names))
     z, _, _ = zscore(rec.traces, rec.mask)
     return _Prepared(
@@ -280,13 +273,7 @@ def resolve_scaler(
                 )
     behaviors = list(behaviors)
     for rec in recordings:
-        missing = [n for n in behaviors if n not in rec.behavior_names]
-        if missing:
-            raise DataError(
-                f"recording {rec.uid!r} has no behavior {missing} (it has {rec.behavior_names})",
-                path=rec.source or None,
-                key="behavior",
-            )
+        rec.require_behaviors(behaviors)
     if scaler == "lab":
         return BehaviorScaler.lab(behaviors)
     if scaler == "fit":

@@ -60,12 +60,13 @@ from .baselines import (
     vocabulary_identity,
     vocabulary_names,
 )
+from .controls import as_recordings, latent_diagnostics, ratio, shuffle_behavior, shuffle_control
 from .errors import ConfigError, DataError, DataWarning
 from .identity import neuron_class
-from .controls import as_recordings, latent_diagnostics, ratio, shuffle_behavior, shuffle_control
 from .metrics import cross_validated_r2, describe, r2_score
 from .normalize import zscore
 from .recording import Recording
+from .utils import jsonable
 
 __all__ = [
     "Evaluation",
@@ -180,23 +181,6 @@ class Evaluation:
     def table(self) -> str:
         """A printable table: one row per method (model, baselines, ceiling)."""
         return format_table(self.summary)
-
-
-def jsonable(x):
-    """`x` with NaN/inf as None and numpy values as Python ones, recursively (JSON has no NaN)."""
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [jsonable(v) for v in x.tolist()]
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if np.isfinite(x) else None
-    return x
 
 
 def evaluate(

@@ -222,15 +222,19 @@ class Recording:
             return [lab if i > 0 else "" for i, lab in zip(self.identity, self.labels)]
         return [self.vocabulary[i] if i > 0 else "" for i in self.identity]
 
-    def select_behaviors(self, names: list[str]) -> Recording:
-        """A copy holding only the named behavior columns, in that order."""
+    def require_behaviors(self, names, hint: str = "") -> None:
+        """Raise `RecordingError` naming the behaviors of `names` this recording lacks."""
         missing = [n for n in names if n not in self.behavior_names]
         if missing:
             raise RecordingError(
-                f"recording {self.uid!r} has no behavior {missing}; it has {self.behavior_names}",
+                f"recording {self.uid!r} has no behavior {missing} (it has {self.behavior_names}){hint}",
                 path=self.source or None,
                 key="behavior",
             )
+
+    def select_behaviors(self, names: list[str]) -> Recording:
+        """A copy holding only the named behavior columns, in that order."""
+        self.require_behaviors(names)
         cols = [self.behavior_names.index(n) for n in names]
         return self.replace(
             behavior=self.behavior[:, cols],

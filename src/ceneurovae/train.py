@@ -18,7 +18,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -29,6 +29,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Batch
 from .distributed import is_main_process
 from .errors import ConfigError, TrainingError
+from .model.config import strict_from_dict
 from .model.loss import elbo_loss, kl_weight
 from .model.vae import NeuroBehaviorVAE
 
@@ -124,11 +125,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown train settings {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        return strict_from_dict(cls, d, "train")
 
 
 class EpochRecord(NamedTuple):
@@ -255,14 +252,16 @@ class _BadSteps:
 
 
 @torch.no_grad()
-def evaluate_loss(model: nn.Module, loader: DataLoader, cfg: TrainConfig, beta: float, device) -> dict[str, float]:
-    """Validation loss (no augmentation, latent at the posterior mean)."""
+def evaluate_loss(model: nn.Module, loader: DataLoader, cfg: TrainConfig, device) -> dict[str, float]:
+    """Validation loss: the negative ELBO per observed entry (KL weight 1, no free bits), with
+    no augmentation and the latent at the posterior mean, so that epochs compare whatever the
+    KL schedule did during training."""
     was_training = model.training
     model.eval()
     totals = _Totals(device)
     for batch in loader:
         batch = batch.to(device, non_blocking=True)
-        totals.add(run_step(model, batch, cfg, beta), len(batch))
+        totals.add(run_step(model, batch, cfg, 1.0), len(batch))
     model.train(was_training)
     return totals.read()
 
@@ -315,7 +314,8 @@ def fit_model(
     Returns
     -------
     list_loss : list of EpochRecord
-        Per epoch; ``list_loss[e][0]`` is the training loss, ``[1]`` the validation loss.
+        Per epoch; ``list_loss[e][0]`` is the training loss (with that epoch's KL weight),
+        ``[1]`` the validation loss (the held-out negative ELBO per observed entry).
     list_lr : list of float
         Learning rate used in each epoch.
     """
@@ -427,7 +427,7 @@ def fit_model(
         train_stats = totals.read()
         if skipped == len(loader_train):
             raise TrainingError(_bad_steps_message(skipped, epoch, lr))
-        val_stats = evaluate_loss(model, loader_val, cfg, beta, device) if loader_val is not None else train_stats
+        val_stats = evaluate_loss(model, loader_val, cfg, device) if loader_val is not None else train_stats
         if not math.isfinite(val_stats["loss"]):
             raise TrainingError(
                 f"validation loss is {val_stats['loss']} at epoch {epoch + 1}: the weights diverged "

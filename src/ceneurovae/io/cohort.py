@@ -33,6 +33,7 @@ from ..errors import DataWarning, FormatError
 from ..identity import Vocabulary
 from ..normalize import LAB_DIVISORS
 from ..recording import Recording
+from ..utils import jsonable
 from ._validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
 
 __all__ = ["write_cohort", "read_cohort", "is_cohort_file"]
@@ -113,22 +114,10 @@ def write_cohort(
             g.create_dataset("labels", data=_str_array(rec.labels))
             g.attrs["dt"] = rec.dt
             g.attrs["source"] = rec.source
-            g.attrs["events"] = json.dumps(_jsonable(rec.events))
-            g.attrs["meta"] = json.dumps(_jsonable(rec.meta))
+            g.attrs["events"] = json.dumps(jsonable(rec.events))
+            g.attrs["meta"] = json.dumps(jsonable(rec.meta))
         f.flush()
     os.replace(tmp, path)
-
-
-def _jsonable(obj):
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def is_cohort_file(path: str | os.PathLike) -> bool:

@@ -34,7 +34,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-
 import torch
 from torch import nn
 
