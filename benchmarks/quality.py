@@ -59,6 +59,22 @@ def parse_sets(items: list[str]) -> dict:
     return out
 
 
+def split_cohort(cohort, n_test: int, val_fraction: float = 0.2, seed: int = 0):
+    """The benchmark's split of a simulated cohort: the last `n_test` animals are held out.
+
+    Returns ``train, test, truth, val_uids``: dicts uid -> Recording for the training and
+    held-out animals, the held-out animals' ground truth, and the training animals that
+    `ceneurovae.fit` keeps for early stopping (a seeded `val_fraction` of them).
+    """
+    uids = sorted(cohort.datasets)
+    test_uids, train_uids = uids[-n_test:], uids[:-n_test]
+    train = {u: cohort.datasets[u] for u in train_uids}
+    test = {u: cohort.datasets[u] for u in test_uids}
+    truth = {u: cohort.truth[u] for u in test_uids}
+    _, val_uids = split_animals(train_uids, val_fraction, seed)
+    return train, test, truth, val_uids
+
+
 def paired_bootstrap(ev, baseline: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Mean over hidden neurons of model - baseline imputation R², and a 95% interval from
     resampling the held-out animals (neurons of one animal are not independent)."""
@@ -143,13 +159,9 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     cohort = simulate_cohort(n_animals=args.animals, seed=args.seed)
     times["simulate"] = time.perf_counter() - t
-    uids = sorted(cohort.datasets)
-    test_uids, train_uids = uids[-args.test:], uids[:-args.test]
-    train = {u: cohort.datasets[u] for u in train_uids}
-    test = {u: cohort.datasets[u] for u in test_uids}
-    truth = {u: cohort.truth[u] for u in test_uids}
     cfg = ceneurovae.Config().with_overrides(overrides) if overrides else ceneurovae.Config()
-    _, val_uids = split_animals(train_uids, cfg.data.val_fraction, args.seed)
+    train, test, truth, val_uids = split_cohort(cohort, args.test, cfg.data.val_fraction, args.seed)
+    train_uids, test_uids = list(train), list(test)
     print(f"simulated {args.animals} animals (seed {args.seed}) in {times['simulate']:.1f} s; "
           f"train {len(train_uids)} ({len(val_uids)} of them for early stopping: {', '.join(val_uids)}), "
           f"test {len(test_uids)}: {', '.join(test_uids)}", flush=True)

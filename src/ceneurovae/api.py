@@ -18,7 +18,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -367,6 +367,7 @@ def fit(
     device: str | torch.device = "auto",
     quiet: bool | None = None,
     resume: str | os.PathLike | None = None,
+    on_epoch_end: Callable[[EpochRecord], None] | None = None,
 ) -> Trained:
     """Train a model on recordings of many animals.
 
@@ -381,6 +382,8 @@ def fit(
     device : "auto" (CUDA, then MPS, then CPU) or a device name
     quiet : no progress bar (default: ``config.train.quiet``)
     resume : a ``last.pt`` to continue from
+    on_epoch_end : called with each epoch's `EpochRecord` (e.g. to report to a tuner, or to
+        stop early by raising)
 
     Returns
     -------
@@ -449,7 +452,7 @@ def fit(
         cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
     history, _ = fit_model(
         step_model, loader_train, loader_val, cfg.train.epochs, optim, sched_seq, sched_plat, cosine_done, dev,
-        config=cfg.train, run_dir=run_dir, resume=resume, checkpoint_extra=extra,
+        config=cfg.train, run_dir=run_dir, resume=resume, checkpoint_extra=extra, on_epoch_end=on_epoch_end,
     )
     trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
     if run_dir is not None and is_main_process():

@@ -11,6 +11,10 @@ The YAML file mirrors the dataclasses field for field::
 
 Unknown keys and values of the wrong type are errors naming the key. Overrides from the
 command line use dotted keys: ``--set model.latent_dim=16 train.lr=0.001``.
+
+A ``tune:`` section (the search space of ``ceneurovae tune``, read by `ceneurovae.tune`) may
+sit beside them, so that one file serves both ``ceneurovae tune`` and ``ceneurovae train``;
+it is the only top-level key that is skipped here, so a mistyped section is still an error.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ class DataConfig:
 
 
 _SECTIONS = {"data": DataConfig, "model": VAEConfig, "train": TrainConfig}
+# Sections owned by another command: accepted in a config file, not part of a `Config`.
+OTHER_SECTIONS = ("tune",)
 
 
 @dataclass
@@ -95,9 +101,10 @@ class Config:
         d = d or {}
         if not isinstance(d, dict):
             raise ConfigError(f"{source}: expected a mapping with sections {sorted(_SECTIONS)}, got {type(d).__name__}")
-        unknown = sorted(set(d) - set(_SECTIONS))
+        unknown = sorted(set(d) - set(_SECTIONS) - set(OTHER_SECTIONS))
         if unknown:
-            raise ConfigError(f"{source}: unknown section(s) {unknown}; sections are {sorted(_SECTIONS)}")
+            raise ConfigError(f"{source}: unknown section(s) {unknown}; sections are {sorted(_SECTIONS)} "
+                              f"(and {', '.join(OTHER_SECTIONS)}, read by its own command)")
         parts = {}
         for name, klass in _SECTIONS.items():
             section = d.get(name) or {}

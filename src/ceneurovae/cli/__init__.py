@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "Print a summary table of any supported file or folder"),
     "report": ("report", "Write figures and an HTML report for a run"),
     "evaluate": ("evaluate", "Score a model on held-out animals beside baselines (and the noise ceiling)"),
+    "tune": ("tune", "Search hyperparameters with Optuna; several processes can share one study"),
 }
 
 
