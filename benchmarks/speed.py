@@ -238,18 +238,18 @@ def top_ops(model, optim, batches, cfg, n: int = 10) -> list[tuple[str, float, i
 
 # -- the training child ----------------------------------------------------------------------
 def child_train(args) -> dict:
-    import numpy as np
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from quality import parse_sets, split_cohort
+
     import ceneurovae
     from ceneurovae.api import common_vocabulary
     from ceneurovae.baselines import choose_hidden
     from ceneurovae.data import build_loaders
     from ceneurovae.simulate import simulate_cohort
     from ceneurovae.train import evaluate_loss
-    from quality import parse_sets, split_cohort
 
     out: dict = {"threads": torch.get_num_threads(), "rss_start_mb": rss_mb()}
     t = time.perf_counter()
@@ -275,7 +275,7 @@ def child_train(args) -> dict:
         behaviors=trained.behavior_names, scaler=trained.scaler, history=c.model.behavior_history)
     out["train_windows"], out["val_windows"] = len(loader_train.dataset), len(loader_val.dataset)
     out["batches"] = len(loader_train)
-    out["val_s"] = median_time(lambda: evaluate_loss(trained.model, loader_val, c.train, 1.0, "cpu"))
+    out["val_s"] = median_time(lambda: evaluate_loss(trained.model, loader_val, c.train, "cpu"))
     out["load_s"] = median_time(lambda: [None for _ in loader_train])
 
     rec = test[sorted(test)[0]]

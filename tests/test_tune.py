@@ -6,12 +6,12 @@ import sys
 
 import pytest
 import yaml
-from conftest import run_cli
 
 from ceneurovae import Config
 from ceneurovae.errors import ConfigError
 from ceneurovae.io import write_cohort
 from ceneurovae.tune import DEFAULT_SPACE, import_optuna, parse_settings
+from conftest import run_cli
 from toy import toy_cohort
 
 needs_optuna = pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="optuna is not installed")

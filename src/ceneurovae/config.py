@@ -35,6 +35,17 @@ from .train import TrainConfig
 __all__ = ["DataConfig", "Config", "load_config"]
 
 
+
+def read_yaml(path: str | os.PathLike):
+    """The parsed content of a YAML file; unreadable or invalid files raise ConfigError."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+
 @dataclass
 class DataConfig:
     """Which recordings, and how they become training windows."""
@@ -115,14 +126,7 @@ class Config:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> Config:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                d = yaml.safe_load(fh)
-        except OSError as err:
-            raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
-        return cls.from_dict(d, source=str(path))
+        return cls.from_dict(read_yaml(path), source=str(path))
 
     def with_overrides(self, overrides: list[str] | dict[str, Any]) -> Config:
         """A copy with dotted-key overrides applied: ``["model.latent_dim=16"]`` or ``{"model.latent_dim": 16}``."""

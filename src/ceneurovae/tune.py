@@ -50,9 +50,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-import yaml
 
-from .config import _SECTIONS, Config
+from .config import _SECTIONS, Config, read_yaml
 from .errors import ConfigError, TrainingError
 
 __all__ = [
@@ -140,13 +139,7 @@ def read_tune_section(path: str | os.PathLike | None) -> dict | None:
     """The raw ``tune:`` mapping of a YAML config file (None when the file has none)."""
     if path is None:
         return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            d = yaml.safe_load(fh)
-    except OSError as err:
-        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    d = read_yaml(path)
     section = d.get("tune") if isinstance(d, dict) else None
     if section is not None and not isinstance(section, dict):
         raise ConfigError(f"{path}: the tune section must be a mapping (metric, space, pruner), got {section!r}")
