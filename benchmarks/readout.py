@@ -101,10 +101,11 @@ def child_speed(N: int, readout: str, B: int, repeat: int = 5) -> dict:
 
 
 def child_quality(readout: str, epochs: int | None) -> dict:
+    from quality import split_cohort
+
     import ceneurovae
     from ceneurovae.evaluate import evaluate
     from ceneurovae.simulate import simulate_cohort
-    from quality import split_cohort
 
     cohort = simulate_cohort(n_animals=40, seed=0)
     overrides = {"model.readout": readout}

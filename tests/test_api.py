@@ -77,6 +77,43 @@ class TestTrainedMethods:
         np.testing.assert_allclose(z0, z1, atol=1e-4)  # same prediction, mapped to each neuron's units
         np.testing.assert_allclose(a[:, 1:], b[:, 1:], atol=1e-4)
 
+    def test_refinement_improves_the_visible_fit_and_never_sees_hidden_neurons(self, trained, cohort):
+        from ceneurovae.data import WindowDataset, collate_windows
+        from ceneurovae.inference import refine_posterior
+        from ceneurovae.model.loss import kl_divergence, reconstruction_loss
+
+        rec = cohort[0][trained.val_uids[0]]
+        core = trained.model.eval()
+        ds = WindowDataset([rec], trained.window_T, trained.window_T, trained.scaler, core.cfg.behavior_history)
+        batch = collate_windows([ds[k] for k in range(len(ds))])
+        visible = batch.mask.clone()
+        visible[:, :, :2] = False  # two neurons hidden
+
+        def objective(mu, logvar, feats):
+            pred = core.decoder(mu, feats, batch.identity)
+            obs = visible & (batch.identity > 0)[:, None, :]
+            return (reconstruction_loss(pred, batch.x, obs, core.cfg.recon_loss, core.decoder.log_sigma(batch.identity).squeeze(-1))
+                    + kl_divergence(mu, logvar, ~batch.pad, core.prior_ar())).sum().item()
+
+        with torch.no_grad():
+            feats = core.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask)
+            mu, logvar = core.encode(batch.x, visible, batch.identity, feats, batch.pad)
+        weights = [p.detach().clone() for p in core.parameters()]
+        grads = [None if p.grad is None else p.grad.clone() for p in core.parameters()]
+        refined = refine_posterior(core, batch, visible, feats, mu, logvar, steps=20, lr=0.05)
+        assert objective(refined, logvar, feats) < objective(mu, logvar, feats)
+        for p, w, g in zip(core.parameters(), weights, grads):  # the model is left alone
+            assert torch.equal(p, w) and (p.grad is None if g is None else torch.equal(p.grad, g))
+        # hidden neurons' data cannot move the refined latent
+        x2 = batch.x.clone()
+        x2[:, :, :2] = torch.randn_like(x2[:, :, :2]) * 5
+        again = refine_posterior(core, type(batch)(**{**vars(batch), "x": x2}), visible, feats, mu, logvar, 20, 0.05)
+        torch.testing.assert_close(again, refined)
+        # the front door: refinement on by default, off with 0, and a bad value refused
+        assert not np.allclose(trained.impute(rec, hide=[0, 1]), trained.impute(rec, hide=[0, 1], refine_steps=0))
+        with pytest.raises(ConfigError, match="refine_steps"):
+            trained.impute(rec, hide=[0], refine_steps=-1)
+
     def test_generate_any_behavior(self, trained):
         T = 120
         behavior = np.zeros((T, 3), np.float32)

@@ -61,6 +61,8 @@ def run_recording(
     stride: int | None = None,
     batch_size: int = 64,
     respect_gaps: bool = True,
+    refine_steps: int = 0,
+    refine_lr: float = 0.05,
 ) -> Stitched:
     """Run the model over a whole recording and stitch the windows.
 
@@ -86,6 +88,9 @@ def run_recording(
         is observed, for the recording's own neurons). Traces are z-scored per recording,
         so their mean is zero by construction; a prediction made from this animal's
         behavior would otherwise carry that animal's behavioral mean as an offset.
+    refine_steps, refine_lr : int, float
+        Adam steps (and their step size) on each window's posterior mean before decoding
+        (`refine_posterior`); 0 keeps the encoder's output.
     """
     core = unwrap(model)
     device = next(core.parameters()).device
@@ -117,7 +122,9 @@ def run_recording(
         if from_prior:
             mu = core.prior_mean(B, Tw, device)
         else:
-            mu, _ = core.encode(batch.x, enc_mask, batch.identity, feats, batch.pad)
+            mu, logvar = core.encode(batch.x, enc_mask, batch.identity, feats, batch.pad)
+            if refine_steps > 0:
+                mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr)
         ctx = core.decoder.context_of(mu, feats)
         pred = core.decoder.read_out(ctx, batch.identity).float().cpu().numpy()
         pred_ids = core.decoder.read_out(ctx, ids_t).float().cpu().numpy() if ids_t is not None else None
@@ -151,6 +158,32 @@ def run_recording(
         latent=(acc_lat / weight).astype(np.float32),
         context=(acc_ctx / weight).astype(np.float32) if return_context else None,
     )
+
+
+def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: float) -> torch.Tensor:
+    """Improve the encoder's posterior mean for this window by gradient steps on its ELBO.
+
+    The encoder is amortized: one network for every subset of neurons. Here the posterior
+    mean alone is moved (its variance kept) to lower the reconstruction loss of the entries
+    the encoder saw plus the KL to the prior, with the decoder fixed.
+    """
+    from .model.loss import kl_divergence, reconstruction_loss
+
+    obs = enc_mask & (batch.identity > 0)[:, None, :]
+    log_sigma = core.decoder.log_sigma(batch.identity).squeeze(-1)
+    frame_mask = ~batch.pad
+    lv = logvar.detach()
+    m = mu.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([m], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            pred = core.decoder(m, feats, batch.identity)
+            loss = (reconstruction_loss(pred, batch.x, obs, core.cfg.recon_loss, log_sigma, core.cfg.huber_delta)
+                    + kl_divergence(m, lv, frame_mask, core.prior_ar())).sum()
+            (grad,) = torch.autograd.grad(loss, [m])
+            m.grad = grad
+            opt.step()
+    return m.detach()
 
 
 def ridge_readout(
