@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from speed import machine_line, peak_rss_mb, rss_mb, run_child, table
+from speed import machine_line, peak_rss_mb, publish, rss_mb, run_child, table
 
 READOUTS = ("factorized", "mlp")
 
@@ -182,14 +181,7 @@ def main(argv=None) -> int:
                         {2: "{:.0f}", 3: "{:.1f}", 4: "{:.0f}", 5: "{:.3f}", 6: "{:.3f}", 7: "{:.3f}", 8: "{:.3f}",
                          9: "{:.3f}"}),
                   "recon*: reconstruction vs the noiseless truth; states: latent -> internal states, CV R²", ""]
-    load = os.getloadavg()
-    lines.append(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    text = "\n".join(lines)
-    print("\n" + text)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        Path(args.out, "readout.txt").write_text(text + "\n")
-        Path(args.out, "readout.json").write_text(json.dumps(out, indent=1))
+    publish("\n".join(lines), out, args.out, "readout")
     return 0
 
 

@@ -46,15 +46,23 @@ SRC = HERE.parent / "src"
 
 
 # -- helpers shared with benchmarks/readout.py ---------------------------------------------
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (VmHWM), MB."""
+def _status_mb(key: str) -> float | None:
+    """A memory line of /proc/self/status (``VmHWM``, ``VmRSS``) in MB; None where /proc is missing."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (VmHWM), MB."""
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
     import resource
 
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KB on Linux
@@ -63,14 +71,19 @@ def peak_rss_mb() -> float:
 
 def rss_mb() -> float:
     """This process's resident memory now (VmRSS), MB (NaN where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    now = _status_mb("VmRSS")
+    return float("nan") if now is None else now
+
+
+def publish(text: str, data: dict, out: str | None, name: str) -> None:
+    """Print the tables with the load average at the end; with `out`, also write NAME.txt and NAME.json."""
+    load = os.getloadavg()
+    text += f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    print("\n" + text)
+    if out:
+        os.makedirs(out, exist_ok=True)
+        Path(out, f"{name}.txt").write_text(text + "\n")
+        Path(out, f"{name}.json").write_text(json.dumps(data, indent=1))
 
 
 def child_env() -> dict:
@@ -425,12 +438,7 @@ def main(argv=None) -> int:
     if args.demo:
         res["demo"] = run_demo()
     res["load_after"] = os.getloadavg()
-    text = report(res) + f"\nload average at the end: {res['load_after'][0]:.2f} {res['load_after'][1]:.2f} {res['load_after'][2]:.2f}"
-    print("\n" + text)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        Path(args.out, "speed.txt").write_text(text + "\n")
-        Path(args.out, "speed.json").write_text(json.dumps(res, indent=1))
+    publish(report(res), res, args.out, "speed")
     return 0
 
 

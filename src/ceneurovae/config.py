@@ -32,8 +32,7 @@ from .errors import ConfigError
 from .model.config import VAEConfig
 from .train import TrainConfig
 
-__all__ = ["DataConfig", "Config", "load_config"]
-
+__all__ = ["DataConfig", "Config", "load_config", "read_yaml"]
 
 
 def read_yaml(path: str | os.PathLike):
@@ -45,6 +44,7 @@ def read_yaml(path: str | os.PathLike):
         raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+
 
 @dataclass
 class DataConfig:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .data import WindowDataset, collate_windows
+from .model.loss import kl_divergence, reconstruction_loss
 from .normalize import BehaviorScaler
 from .recording import Recording
 from .train import unwrap
@@ -167,8 +168,6 @@ def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: f
     mean alone is moved (its variance kept) to lower the reconstruction loss of the entries
     the encoder saw plus the KL to the prior, with the decoder fixed.
     """
-    from .model.loss import kl_divergence, reconstruction_loss
-
     obs = enc_mask & (batch.identity > 0)[:, None, :]
     log_sigma = core.decoder.log_sigma(batch.identity).squeeze(-1)
     frame_mask = ~batch.pad

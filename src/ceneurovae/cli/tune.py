@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 
 from ..errors import ConfigError
 
@@ -40,13 +41,6 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed of the sampler and of the held-out animals (default: random sampler, split seed 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     parser.set_defaults(func=run)
-
-
-def _held_out(uids: list[str], fraction: float, seed: int) -> list[str]:
-    import numpy as np
-
-    n = max(1, int(round(fraction * len(uids))))
-    return sorted(np.random.default_rng(seed).choice(sorted(uids), size=n, replace=False).tolist())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,13 +79,14 @@ def run(args: argparse.Namespace) -> int:
     datasets, _ = import_h5(base.data.path if len(base.data.path) > 1 else base.data.path[0])
     truth, test_uids = None, None
     if needs_truth:
+        from ..data import split_animals
         from ..simulate import load_truth
 
         truth = load_truth(args.truth)
         missing = sorted(set(datasets) - set(truth))
         if missing:
             raise ConfigError(f"--truth {args.truth} has no ground truth for {missing[:5]} ({len(missing)} animals)")
-        test_uids = _held_out(list(datasets), args.test_fraction, args.seed or 0)
+        _, test_uids = split_animals(list(datasets), args.test_fraction, args.seed or 0)
     space = ", ".join(p.key for p in settings.space)
     print(f"study {args.study!r} ({args.storage or 'in memory'}): {args.trials} trials, {settings.metric} "
           f"({settings.direction}), searching {space}")
@@ -106,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
     best = tune.best_config(study, base)
     path = os.path.join(out, "best.yaml")
     best.to_yaml(path)
-    states = {}
-    for t in study.trials:
-        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+    states = Counter(t.state.name.lower() for t in study.trials)
     print(f"\n{len(study.trials)} trials in the study ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}); "
           f"best: trial {study.best_trial.number}, {settings.metric} {study.best_value:.4f}")
     for k, v in study.best_trial.params.items():
