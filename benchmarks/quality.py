@@ -153,6 +153,8 @@ def main(argv=None) -> int:
     if not 1 <= args.test < args.animals - 1:
         sys.exit(f"--test must leave at least 2 training animals, got --test {args.test} of --animals {args.animals}")
     overrides = parse_sets(args.set)
+    # --seed sets the training seed too, unless --set train.seed=S asks for another one
+    fit_seed = int(overrides["train.seed"]) if "train.seed" in overrides else args.seed
     times = {}
     t_all = time.perf_counter()
 
@@ -174,7 +176,7 @@ def main(argv=None) -> int:
                      f"{sorted(set(trained.train_uids) - set(train_uids))}")
         print(f"loaded {args.model}: {trained}")
     else:
-        trained = ceneurovae.fit(train, config=overrides or None, val_uids=val_uids, seed=args.seed, quiet=args.quiet)
+        trained = ceneurovae.fit(train, config=overrides or None, val_uids=val_uids, seed=fit_seed, quiet=args.quiet)
         times["fit"] = time.perf_counter() - t
         print(f"trained {trained} in {times['fit']:.0f} s", flush=True)
     if args.out:
