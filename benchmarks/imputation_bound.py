@@ -1,0 +1,184 @@
+"""How much of the imputation ceiling can a model that shares parameters across animals reach?
+
+::
+
+    python benchmarks/imputation_bound.py [--animals 40] [--test 8] [--seed 0]
+
+The imputation ceiling of ``benchmarks/quality.py`` is the R² of each hidden neuron's true
+predictable part (behavior-driven + internal states, with *this animal's* encodings) against
+its data. A model trained on other animals cannot know a hidden neuron's own per-animal
+deviations, so the ceiling is out of its reach; this script measures by how much, with
+oracles that are each given more than any model has, on the benchmark's split (the last
+`--test` animals held out, the same hidden neurons as `evaluate`):
+
+1. ``states from visible neurons``: every neuron's true behavior part and true loadings on
+   the K internal states; only the states must be inferred, from the visible neurons, by the
+   optimal linear smoother (a Wiener filter with the pooled spectra of states, private parts
+   and noise). Says whether inferring the states from ~70 noisy neurons limits imputation.
+2. ``shared encodings, true states, best scale``: the predictable part the hidden neuron
+   would have without per-animal deviations (the same cohort simulated with
+   ``encoding_variability = tau_variability = loading_variability = 0``: same behavior,
+   same states), scaled per neuron by least squares on its hidden data (the one thing
+   borrowed from the data: a neuron's gain after z-scoring its own recording).
+3. ``pooled regression on true states + shared drive``: per identity, one linear regression
+   pooled over the training animals from the true (GCaMP-filtered) states and the neuron's
+   shared behavior drive (row 2's behavior part) to its trace; no scale borrowed. The drive
+   is in the units of the z-scored trace it came from, so it still carries part of the
+   recording's gain.
+4. ``pooled regression on true states + behavior features``: the same with the observed
+   behavior instead of the drive: velocity, forward and reverse velocity, head curvature
+   and pumping, each through causal exponential filters of 0-64 s and the GCaMP kernel
+   (40 features): what a model that must learn each identity's encoding from the behavior
+   it is shown could reach if it also knew the internal states exactly.
+
+Prints R² against the data and as a fraction of the ceiling (mean over hidden neurons).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from quality import split_cohort
+
+from ceneurovae.baselines import choose_hidden
+from ceneurovae.normalize import LAB_DIVISORS
+from ceneurovae.sim_model import _gcamp_kernel, causal_filter, exp_kernels
+from ceneurovae.simulate import SimConfig, simulate_cohort
+
+FEATURE_TAUS_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+RIDGE = 0.1  # pooled regressions: tens of thousands of frames per identity, barely regularized
+
+
+def r2(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(1.0 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+
+
+def best_scale(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    p, yc = pred - pred.mean(), y - y.mean()
+    return p * (p @ yc) / (p @ p) + y.mean()
+
+
+def filtered_states(rec, truth, cfg: SimConfig) -> np.ndarray:
+    """The internal states as they enter the traces (through the GCaMP kernel), centered, (T, K)."""
+    s = causal_filter(truth.internal_states.astype(np.float64), _gcamp_kernel(cfg, rec.dt))
+    return s - s.mean(0)
+
+
+def behavior_features(rec, cfg: SimConfig) -> np.ndarray:
+    """Observed behavior through causal exponential filters and the GCaMP kernel, centered, (T, 40)."""
+    div = np.array([LAB_DIVISORS[name] for name in rec.behavior_names])
+    b = np.nan_to_num(np.where(rec.behavior_mask, rec.behavior, 0.0) / div)
+    v = b[:, :1]
+    x = np.concatenate([b, np.maximum(v, 0), np.minimum(v, 0)], axis=1)  # (T, 5)
+    out = []
+    for tau in FEATURE_TAUS_S:
+        if tau == 0:
+            out.append(x)
+            continue
+        k = exp_kernels(np.array([tau / rec.dt]), int(np.ceil(6 * tau / rec.dt)) + 1, "gain")[:, 0]
+        out.append(causal_filter(x.copy(), k))
+    f = causal_filter(np.concatenate(out, axis=1), _gcamp_kernel(cfg, rec.dt))
+    return f - f.mean(0)
+
+
+def smoothed_periodogram(x: np.ndarray, width: int = 7) -> np.ndarray:
+    """Periodogram of each column of x (T, M), |FFT|² / T, smoothed over `width` frequency bins."""
+    p = np.abs(np.fft.rfft(x - x.mean(0), axis=0)) ** 2 / len(x)
+    k = np.ones(width) / width
+    pad = np.concatenate([p[width:0:-1], p, p[-2:-width - 2:-1]])
+    return np.stack([np.convolve(pad[:, m], k, "same")[width:-width] for m in range(p.shape[1])], axis=1)
+
+
+def wiener_states(resid: np.ndarray, load: np.ndarray, private_var: np.ndarray, noise_var: np.ndarray,
+                  state_psd: np.ndarray, private_psd: np.ndarray) -> np.ndarray:
+    """Posterior mean of the K states given resid = load @ s + private + noise, frequency by frequency."""
+    spec = np.fft.rfft(resid - resid.mean(0), axis=0)  # (F, N)
+    est = np.zeros((spec.shape[0], load.shape[1]), dtype=complex)
+    for f in range(spec.shape[0]):
+        inv_d = 1.0 / (private_var * private_psd[f] + noise_var)  # (N,)
+        lt = load.T * inv_d
+        a = lt @ load + np.diag(1.0 / np.maximum(state_psd[f], 1e-12))
+        est[f] = np.linalg.solve(a, lt @ spec[f])
+    return np.fft.irfft(est, n=len(resid), axis=0)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--animals", type=int, default=40)
+    p.add_argument("--test", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    cfg = SimConfig()
+    cohort = simulate_cohort(args.animals, seed=args.seed, config=cfg)
+    shared = simulate_cohort(args.animals, seed=args.seed, config=SimConfig(
+        encoding_variability=0.0, tau_variability=0.0, loading_variability=0.0))
+    train, test, truth, _ = split_cohort(cohort, args.test, seed=args.seed)
+    uids = sorted(cohort.datasets)
+    states = {u: filtered_states(cohort.datasets[u], cohort.truth[u], cfg) for u in uids}
+    feats = {u: behavior_features(cohort.datasets[u], cfg) for u in uids}
+
+    # Pooled spectra: states (per state), private parts (unit variance, averaged over neurons).
+    state_psd = np.mean([smoothed_periodogram(states[u]) for u in uids], axis=0)
+    private_psd = np.mean([(smoothed_periodogram(cohort.truth[u].private_part.astype(np.float64))
+                            / cohort.truth[u].private_part.var(0)).mean(1) for u in uids], axis=0)
+
+    # Pooled per-identity regressions on the training animals.
+    def design(u: str, j: int, kind: str) -> np.ndarray:
+        extra = shared.truth[u].behavior_part[:, [j]] if kind == "drive" else feats[u]
+        return np.concatenate([states[u], extra, np.ones((len(extra), 1))], axis=1)
+
+    gram: dict[tuple[str, str], list[np.ndarray]] = {}
+    for u in train:
+        rec = cohort.datasets[u]
+        for j, label in enumerate(rec.labels):
+            if not label:
+                continue
+            for kind in ("drive", "features"):
+                x = design(u, j, kind)
+                acc = gram.setdefault((kind, label), [0.0, 0.0])
+                acc[0] = acc[0] + x.T @ x
+                acc[1] = acc[1] + x.T @ rec.traces[:, j]
+
+    rows = {k: [] for k in ("ceiling", "states", "shared", "drive", "features")}
+    for u, rec in test.items():
+        tr, sh = truth[u], shared.truth[u]
+        one = np.concatenate([states[u], np.ones((rec.n_frames, 1))], axis=1)
+        load = np.linalg.lstsq(one, tr.internal_part, rcond=None)[0][:-1].T  # (N, K), this animal's
+        hide = choose_hidden(rec.identity, u, seed=args.seed)
+        vis = np.setdiff1d(np.arange(rec.n_neurons), hide)
+        y = rec.traces.astype(np.float64)
+        est = wiener_states(y[:, vis] - tr.behavior_part[:, vis], load[vis], tr.private_part[:, vis].var(0),
+                            tr.noise[:, vis].var(0), state_psd, private_psd)
+        for j in hide:
+            label = rec.labels[j]
+            rows["ceiling"].append(r2(tr.predictable[:, j], y[:, j]))
+            rows["states"].append(r2(tr.behavior_part[:, j] + est @ load[j], y[:, j]))
+            rows["shared"].append(r2(best_scale(sh.predictable[:, j].astype(np.float64), y[:, j]), y[:, j]))
+            for kind in ("drive", "features"):
+                if (kind, label) not in gram:
+                    rows[kind].append(0.0)  # never seen in training: the identity mean, R² 0
+                    continue
+                g, b = gram[(kind, label)]
+                w = np.linalg.solve(g + RIDGE * np.eye(len(b)), b)
+                rows[kind].append(r2(design(u, j, kind) @ w, y[:, j]))
+
+    ceiling = np.mean(rows["ceiling"])
+    names = {
+        "ceiling": "noise ceiling (this animal's own predictable part)",
+        "states": "1. states from visible neurons (Wiener), true encodings",
+        "shared": "2. shared encodings, true states, best scale",
+        "drive": "3. pooled regression: true states + shared drive",
+        "features": "4. pooled regression: true states + behavior features",
+    }
+    print(f"{args.animals} simulated animals (seed {args.seed}), {len(train)} train, {len(test)} held out; "
+          f"{len(rows['ceiling'])} hidden neurons; {time.perf_counter() - t0:.0f} s")
+    print(f"{'oracle':58s} {'R²':>7s} {'/ ceiling':>10s}")
+    for key, label in names.items():
+        print(f"{label:58s} {np.mean(rows[key]):7.3f} {np.mean(rows[key]) / ceiling:10.3f}")
+
+
+if __name__ == "__main__":
+    main()
