@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 import zipfile
 from typing import Any
 
@@ -61,7 +62,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # A plain (non-zip) pickle makes torch warn about its protocol before we refuse it
+            # below with our own message; the warning would only add noise to that error.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"checkpoint {path} holds objects other than plain data and was refused without "
