@@ -37,6 +37,10 @@ oracles that are each given more than any model has, on the benchmark's split (t
    private variance), the hidden neuron predicted from its shared encoding, then scaled per
    neuron on its hidden data as in row 2. Without that scale: row 5 as is.
 
+Rows 2, 3 and 5 take the shared parts in the units of the trace simulated without
+deviations, which has the same noise draw: they know the hidden neuron's noise share
+through its z-score units (worth a few thousandths of the ceiling, by the spread of noise shares).
+
 Prints R² against the data and as a fraction of the ceiling (mean over hidden neurons).
 """
 
