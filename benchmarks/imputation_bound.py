@@ -52,9 +52,11 @@ import time
 import numpy as np
 from quality import split_cohort
 
+from ceneurovae.baselines import behavior_features as baseline_features
 from ceneurovae.baselines import choose_hidden
+from ceneurovae.metrics import r2_score
 from ceneurovae.normalize import LAB_DIVISORS
-from ceneurovae.sim_model import _gcamp_kernel, causal_filter, exp_kernels
+from ceneurovae.sim_model import _gcamp_kernel, causal_filter
 from ceneurovae.simulate import SimConfig, simulate_cohort
 
 FEATURE_TAUS_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -62,7 +64,7 @@ RIDGE = 0.1  # pooled regressions: tens of thousands of frames per identity, bar
 
 
 def r2(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(1.0 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    return float(r2_score(pred[:, None], y[:, None])[0])
 
 
 def best_scale(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -77,19 +79,12 @@ def filtered_states(rec, truth, cfg: SimConfig) -> np.ndarray:
 
 
 def behavior_features(rec, cfg: SimConfig) -> np.ndarray:
-    """Observed behavior through causal exponential filters and the GCaMP kernel, centered, (T, 40)."""
+    """The CePNEM-like baseline's features (behavior and rectified velocity through causal
+    exponential filters), at 0-64 s, then through the GCaMP kernel; centered, (T, 40)."""
     div = np.array([LAB_DIVISORS[name] for name in rec.behavior_names])
-    b = np.nan_to_num(np.where(rec.behavior_mask, rec.behavior, 0.0) / div)
-    v = b[:, :1]
-    x = np.concatenate([b, np.maximum(v, 0), np.minimum(v, 0)], axis=1)  # (T, 5)
-    out = []
-    for tau in FEATURE_TAUS_S:
-        if tau == 0:
-            out.append(x)
-            continue
-        k = exp_kernels(np.array([tau / rec.dt]), int(np.ceil(6 * tau / rec.dt)) + 1, "gain")[:, 0]
-        out.append(causal_filter(x.copy(), k))
-    f = causal_filter(np.concatenate(out, axis=1), _gcamp_kernel(cfg, rec.dt))
+    x = baseline_features(rec, rec.behavior_names, FEATURE_TAUS_S)
+    x = np.nan_to_num(x / np.repeat(np.r_[div, div[0], div[0]], len(FEATURE_TAUS_S)))
+    f = causal_filter(x, _gcamp_kernel(cfg, rec.dt))
     return f - f.mean(0)
 
 

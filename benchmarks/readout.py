@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-from speed import machine_line, peak_rss_mb, publish, rss_mb, run_child, table
+from speed import machine_line, median_time, peak_rss_mb, publish, rss_mb, run_child, table
 
 READOUTS = ("factorized", "mlp")
 
@@ -84,16 +84,7 @@ def child_speed(N: int, readout: str, B: int, repeat: int = 5) -> dict:
         ctx = torch.randn(B, 100, model.cfg.hidden_dim, requires_grad=True)
         model.decoder.read_out(ctx, batch.identity).square().sum().backward()
 
-    times = {}
-    for name, fn in (("step", step), ("read_out", read_out)):
-        fn()
-        fn()
-        ts = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-        times[name] = statistics.median(ts)
+    times = {name: median_time(fn, repeat, warmup=2) for name, fn in (("step", step), ("read_out", read_out))}
     return {"N": N, "readout": readout, "step_s": times["step"], "read_out_s": times["read_out"],
             "rss_before_mb": before, "peak_mb": peak_rss_mb(),
             "params": sum(p.numel() for p in model.parameters())}

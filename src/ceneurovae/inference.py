@@ -172,13 +172,14 @@ def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: f
     log_sigma = core.decoder.log_sigma(batch.identity).squeeze(-1)
     frame_mask = ~batch.pad
     lv = logvar.detach()
+    prior_ar = core.prior_ar()
     m = mu.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([m], lr=lr)
     with torch.enable_grad():
         for _ in range(steps):
             pred = core.decoder(m, feats, batch.identity)
             loss = (reconstruction_loss(pred, batch.x, obs, core.cfg.recon_loss, log_sigma, core.cfg.huber_delta)
-                    + kl_divergence(m, lv, frame_mask, core.prior_ar())).sum()
+                    + kl_divergence(m, lv, frame_mask, prior_ar)).sum()
             (grad,) = torch.autograd.grad(loss, [m])
             m.grad = grad
             opt.step()

@@ -300,7 +300,8 @@ def run_study(
     if not isinstance(trials, int) or trials < 1:
         raise ConfigError(f"trials must be a positive integer, got {trials!r}")
     test_uids = list(test_uids or [])
-    train = {u: r for u, r in datasets.items() if u not in set(test_uids)}
+    held_out = set(test_uids)
+    train = {u: r for u, r in datasets.items() if u not in held_out}
     test = {u: datasets[u] for u in test_uids}
     if len(train) < 2:
         raise ConfigError(f"{len(train)} animal(s) left to train on; a study needs at least 2 (training and validation)")
