@@ -37,6 +37,21 @@ oracles that are each given more than any model has, on the benchmark's split (t
    private variance), the hidden neuron predicted from its shared encoding, then scaled per
    neuron on its hidden data as in row 2. Without that scale: row 5 as is.
 
+6. ``pooled CePNEM-like regression on true states``: per identity, one regression pooled over
+   the training animals from the true states and the simulator's four behavior channels
+   (forward and reverse velocity, head curvature, pumping) through one exponential filter
+   whose time constant is chosen per identity on the training animals (16 from 0.5 to 90 s),
+   in fixed units: the structure of the simulator's drive, learned the way a model must.
+   ``rescaled``: each prediction multiplied by sqrt(v / its variance over this recording),
+   v its identity's mean over the training recordings, as the data's z-scoring rescales
+   every trace by its recording's own spread (no scale borrowed from the hidden data).
+   ``best scale``: scaled on the hidden data as in row 2 (what is left is the shape).
+
+7. ``ceiling without the noise share``: this animal's own predictable part, at the gain it
+   would have if the hidden neuron's noise took the mean share of its trace (the simulator's
+   ``noise_fraction`` midpoint) instead of its own: what not knowing a hidden neuron's noise
+   level, and so its z-score units, costs by itself.
+
 Rows 2, 3 and 5 take the shared parts in the units of the trace simulated without
 deviations, which has the same noise draw: they know the hidden neuron's noise share
 through its z-score units (worth a few thousandths of the ceiling, by the spread of noise shares).
@@ -56,10 +71,17 @@ from ceneurovae.baselines import behavior_features as baseline_features
 from ceneurovae.baselines import choose_hidden
 from ceneurovae.metrics import r2_score
 from ceneurovae.normalize import LAB_DIVISORS
-from ceneurovae.sim_model import _gcamp_kernel, causal_filter
+from ceneurovae.sim_model import (
+    BEHAVIORS,
+    _gcamp_kernel,
+    behavior_channels,
+    causal_filter,
+    exp_kernels,
+)
 from ceneurovae.simulate import SimConfig, simulate_cohort
 
 FEATURE_TAUS_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+CEPNEM_TAUS_S = np.geomspace(0.5, 90.0, 16)  # the simulator's range of encoding time constants
 RIDGE = 0.1  # pooled regressions: tens of thousands of frames per identity, barely regularized
 
 
@@ -86,6 +108,52 @@ def behavior_features(rec, cfg: SimConfig) -> np.ndarray:
     x = np.nan_to_num(x / np.repeat(np.r_[div, div[0], div[0]], len(FEATURE_TAUS_S)))
     f = causal_filter(x, _gcamp_kernel(cfg, rec.dt))
     return f - f.mean(0)
+
+
+def cepnem_channels(rec, cfg: SimConfig) -> np.ndarray:
+    """The simulator's four behavior channels through one causal exponential filter per tau of
+    `CEPNEM_TAUS_S`, then the GCaMP kernel; centered, (n_taus, T, 4)."""
+    x = behavior_channels({b: rec.behavior[:, rec.behavior_names.index(b)].astype(np.float64) for b in BEHAVIORS})
+    out = []
+    for tau in CEPNEM_TAUS_S:
+        kernel = exp_kernels(np.array([tau / rec.dt]), int(np.ceil(6 * tau / rec.dt)) + 1, "gain")[:, 0]
+        f = causal_filter(causal_filter(x.copy(), kernel), _gcamp_kernel(cfg, rec.dt))
+        out.append(f - f.mean(0))
+    return np.stack(out)
+
+
+def pooled_cepnem(train: dict, states: dict, channels: dict) -> dict[str, tuple[int, np.ndarray, float]]:
+    """Per identity: the filter (index into `CEPNEM_TAUS_S`) with the least pooled squared error
+    on the training animals, its regression weights on [states, channels, 1], and the mean
+    variance of its prediction over the training recordings."""
+    gram: dict[tuple[str, int], list] = {}
+    for u, rec in train.items():
+        for j, label in enumerate(rec.labels):
+            if not label:
+                continue
+            y = rec.traces[:, j].astype(np.float64)
+            for k in range(len(CEPNEM_TAUS_S)):
+                x = np.concatenate([states[u], channels[u][k], np.ones((rec.n_frames, 1))], axis=1)
+                acc = gram.setdefault((label, k), [0.0, 0.0, 0.0])
+                acc[0], acc[1], acc[2] = acc[0] + x.T @ x, acc[1] + x.T @ y, acc[2] + y @ y
+    fits: dict[str, tuple[int, np.ndarray]] = {}
+    best: dict[str, float] = {}
+    for (label, k), (g, b, yy) in gram.items():
+        w = np.linalg.solve(g + RIDGE * np.eye(len(b)), b)
+        rss = yy - 2 * w @ b + w @ g @ w
+        if rss < best.get(label, np.inf):
+            best[label], fits[label] = rss, (k, w)
+    spread: dict[str, list[float]] = {}
+    for u, rec in train.items():
+        for label in rec.labels:
+            if label in fits:
+                spread.setdefault(label, []).append(cepnem_predict(fits[label], states[u], channels[u]).var())
+    return {label: (k, w, float(np.mean(spread[label]))) for label, (k, w) in fits.items()}
+
+
+def cepnem_predict(fit, states: np.ndarray, channels: np.ndarray) -> np.ndarray:
+    k, w = fit[0], fit[1]
+    return np.concatenate([states, channels[k], np.ones((len(states), 1))], axis=1) @ w
 
 
 def smoothed_periodogram(x: np.ndarray, width: int = 7) -> np.ndarray:
@@ -124,6 +192,8 @@ def main(argv=None) -> None:
     uids = sorted(cohort.datasets)
     states = {u: filtered_states(cohort.datasets[u], cohort.truth[u], cfg) for u in uids}
     feats = {u: behavior_features(cohort.datasets[u], cfg) for u in uids}
+    channels = {u: cepnem_channels(cohort.datasets[u], cfg) for u in uids}
+    cepnem = pooled_cepnem(train, states, channels)
 
     # Pooled spectra: states (per state), private parts (unit variance, averaged over neurons).
     state_psd = np.mean([smoothed_periodogram(states[u]) for u in uids], axis=0)
@@ -147,7 +217,8 @@ def main(argv=None) -> None:
                 acc[0] = acc[0] + x.T @ x
                 acc[1] = acc[1] + x.T @ rec.traces[:, j]
 
-    rows = {k: [] for k in ("ceiling", "states", "shared", "drive", "features", "inferred", "inferred_scaled")}
+    rows = {k: [] for k in ("ceiling", "states", "shared", "drive", "features", "inferred", "inferred_scaled",
+                                "cepnem", "cepnem_rescaled", "cepnem_scaled", "no_noise_share")}
     for u, rec in test.items():
         tr, sh = truth[u], shared.truth[u]
         one = np.concatenate([states[u], np.ones((rec.n_frames, 1))], axis=1)
@@ -173,8 +244,19 @@ def main(argv=None) -> None:
             rows["inferred"].append(r2(pred, y[:, j]))
             rows["inferred_scaled"].append(r2(best_scale(pred, y[:, j]), y[:, j]))
             rows["ceiling"].append(r2(tr.predictable[:, j], y[:, j]))
+            share = float(tr.noise[:, j].var())  # the traces are z-scored: the noise's share of the variance
+            gain = np.sqrt((1 - np.mean(cfg.noise_fraction)) / (1 - share))
+            rows["no_noise_share"].append(r2(tr.predictable[:, j] * gain, y[:, j]))
             rows["states"].append(r2(tr.behavior_part[:, j] + est @ load[j], y[:, j]))
             rows["shared"].append(r2(best_scale(sh.predictable[:, j].astype(np.float64), y[:, j]), y[:, j]))
+            if label in cepnem:
+                c = cepnem_predict(cepnem[label], states[u], channels[u])
+                rows["cepnem"].append(r2(c, y[:, j]))
+                rows["cepnem_rescaled"].append(r2(c * np.sqrt(cepnem[label][2] / c.var()), y[:, j]))
+                rows["cepnem_scaled"].append(r2(best_scale(c, y[:, j]), y[:, j]))
+            else:  # never seen in training: the identity mean, R² 0
+                for key in ("cepnem", "cepnem_rescaled", "cepnem_scaled"):
+                    rows[key].append(0.0)
             for kind in ("drive", "features"):
                 if (kind, label) not in gram:
                     rows[kind].append(0.0)  # never seen in training: the identity mean, R² 0
@@ -192,6 +274,10 @@ def main(argv=None) -> None:
         "features": "4. pooled regression: true states + behavior features",
         "inferred_scaled": "5. shared encodings, states inferred, best scale",
         "inferred": "5'. the same without the scale",
+        "cepnem": "6. pooled CePNEM-like regression, true states",
+        "cepnem_rescaled": "6'. the same, rescaled to its identity's usual spread",
+        "cepnem_scaled": "6\". the same, best scale (shape only)",
+        "no_noise_share": "7. ceiling without the neuron's noise share",
     }
     print(f"{args.animals} simulated animals (seed {args.seed}), {len(train)} train, {len(test)} held out; "
           f"{len(rows['ceiling'])} hidden neurons; {time.perf_counter() - t0:.0f} s")

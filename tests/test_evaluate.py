@@ -566,15 +566,18 @@ def test_quality_benchmark_runs(tmp_path):
 def test_imputation_bound_oracles(tmp_path):
     """The oracles on a small cohort: with every neuron's true encodings, the states inferred from
     the visible neurons predict the hidden ones almost as well as the ceiling; a read-out pooled
-    over other animals cannot, and knowing the shared encodings exactly lies between."""
+    over other animals cannot, and knowing the shared encodings exactly lies between. A pooled
+    read-out in fixed units gains from being rescaled to each recording's spread, as the data's
+    z-scoring does."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "imputation_bound.py"
     res = subprocess.run(
         [sys.executable, str(script), "--animals", "8", "--test", "2"], capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(Path(ceneurovae.__file__).resolve().parents[1])},
     )
     assert res.returncode == 0, res.stderr
-    frac = {line[:2]: float(line.split()[-1]) for line in res.stdout.splitlines() if line[:2] in ("no", "1.", "4.", "5'")}
+    frac = {line[:2]: float(line.split()[-1]) for line in res.stdout.splitlines() if line[:2] in ("no", "1.", "4.", "5'", "6.", "6'", '6"')}
     assert frac["no"] == 1.0
     assert frac["1."] > 0.95
     assert frac["4."] < frac["1."] - 0.02
     assert frac["4."] < frac["5'"] < frac["1."]  # shared encodings known exactly: between the two
+    assert frac["6."] + 0.01 < frac["6'"] <= frac['6"'] < frac["1."]
