@@ -114,6 +114,34 @@ class TestTrainedMethods:
         with pytest.raises(ConfigError, match="refine_steps"):
             trained.impute(rec, hide=[0], refine_steps=-1)
 
+    def test_recording_gain_uses_each_recordings_own_spread(self, trained, cohort):
+        from ceneurovae.inference import recording_spread, run_recording
+
+        core = trained.model
+        assert core.cfg.recording_gain
+        # training left each identity's typical spread at its mean over the training recordings
+        assert not torch.allclose(core.decoder.typical_spread, torch.ones_like(core.decoder.typical_spread))
+        rec = trained._prepare(cohort[0][trained.val_uids[0]])
+        hide = np.array([0, 1])
+        spread, _ = recording_spread(core, rec, trained.scaler, window_T=trained.window_T, hide=hide)
+        raw = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False,
+                            stride=trained.window_T, raw=True).pred
+        labeled = np.flatnonzero(rec.identity > 0)
+        np.testing.assert_allclose(spread.numpy()[labeled], raw[:, labeled].var(0), rtol=1e-4)
+        # the hidden neurons' spread comes from their imputation, not their data
+        scrambled = rec.replace(traces=rec.traces.copy())
+        scrambled.traces[:, :2] = np.random.default_rng(0).normal(size=(rec.n_frames, 2)) * 5
+        again, _ = recording_spread(core, scrambled, trained.scaler, window_T=trained.window_T, hide=hide)
+        torch.testing.assert_close(again, spread)
+        # the gain follows the recording: the same raw read-out, divided by its own spread
+        gained = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False).pred
+        raw_fine = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False, raw=True).pred
+        ids = torch.as_tensor(rec.identity[labeled])
+        floor = torch.exp(core.decoder.gain_floor(ids).squeeze(-1)).detach().numpy()
+        bias = core.decoder.bias(ids).squeeze(-1).detach().numpy()
+        expect = (raw_fine[:, labeled] - bias) / np.sqrt(spread.numpy()[labeled] + floor) + bias
+        np.testing.assert_allclose(gained[:, labeled], expect, rtol=1e-4, atol=1e-5)
+
     def test_generate_any_behavior(self, trained):
         T = 120
         behavior = np.zeros((T, 3), np.float32)
@@ -146,6 +174,18 @@ class TestSaveLoad:
         np.testing.assert_allclose(back.reconstruct(rec), trained.reconstruct(rec), atol=1e-5)
         assert back.vocabulary == trained.vocabulary and back.scaler == trained.scaler
         assert back.config.to_dict() == trained.config.to_dict()
+
+    def test_checkpoint_from_before_the_recording_gain_loads_without_it(self, trained, cohort, tmp_path):
+        rec = cohort[0][trained.val_uids[0]]
+        payload = trained.payload()
+        payload["model_config"] = {k: v for k, v in payload["model_config"].items() if k != "recording_gain"}
+        payload["config"]["model"].pop("recording_gain")
+        payload["model_state"] = {k: v for k, v in payload["model_state"].items()
+                                  if not k.startswith(("decoder.gain_floor", "decoder.typical_spread"))}
+        save_checkpoint(tmp_path / "old.pt", payload)
+        old = ceneurovae.load(tmp_path / "old.pt")
+        assert old.model.cfg.recording_gain is False and old.model.decoder.gain_floor is None
+        assert np.isfinite(old.impute(rec, hide=[0])[:, 0]).all()
 
     def test_malicious_pickle_is_refused_without_running(self, tmp_path):
         marker = tmp_path / "pwned"

@@ -164,3 +164,50 @@ class TestBehaviorHistory:
         without = h(b, m)
         assert with_past[0, 0, 0] > 0.5 and without[0, 0, 0] == 0
         assert without[0, 0, 1] < with_past[0, 0, 1]  # the known-mask feature says history is missing
+
+
+class TestRecordingGain:
+    """The read-out divided by the spread of its raw value over the recording (plus a floor)."""
+
+    def test_gain_formula_and_defaults(self):
+        model = small(recording_gain=True)
+        dec = model.decoder
+        ctx = torch.randn(2, 9, 16)
+        ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
+        with torch.no_grad():
+            dec.gain_floor.weight.normal_()
+            dec.bias.weight.normal_()
+            raw = dec.read_out(ctx, ids, raw=True)
+            spread = torch.rand(2, 3) + 0.1
+            bias = dec.bias(ids).squeeze(-1)[:, None, :]
+            expect = (raw - bias) / torch.sqrt(spread + torch.exp(dec.gain_floor(ids).squeeze(-1)))[:, None, :] + bias
+            torch.testing.assert_close(dec.read_out(ctx, ids, spread), expect)
+            # without a spread: each identity's typical one
+            dec.typical_spread.copy_(torch.rand(12) + 0.5)
+            torch.testing.assert_close(dec.read_out(ctx, ids), dec.read_out(ctx, ids, dec.typical_spread[ids]))
+            # one (N,) spread for every row
+            torch.testing.assert_close(dec.read_out(ctx, ids[:1].expand(2, -1), spread[0]),
+                                       dec.read_out(ctx, ids[:1].expand(2, -1), spread[:1].expand(2, -1)))
+
+    def test_scaling_the_raw_read_out_with_its_spread_changes_nothing(self):
+        """With a negligible floor the gain undoes any overall scale of a neuron's read-out,
+        as z-scoring undoes the scale of a recording's trace."""
+        model = small(recording_gain=True)
+        dec = model.decoder
+        ctx = torch.randn(1, 30, 16)
+        ids = torch.tensor([1, 2, 3])
+        with torch.no_grad():
+            dec.gain_floor.weight.fill_(-30.0)
+            raw = dec.read_out(ctx, ids, raw=True)
+            spread = raw.var(1).squeeze(0)
+            before = dec.read_out(ctx, ids, spread)
+            dec.weight.weight.mul_(3.0)
+            after = dec.read_out(ctx, ids, spread * 9.0)
+        torch.testing.assert_close(after, before)
+        torch.testing.assert_close(before.var(1).squeeze(0), torch.ones(3), rtol=1e-3, atol=1e-3)
+
+    def test_off_is_the_plain_read_out(self):
+        model = small(recording_gain=False)
+        assert model.decoder.gain_floor is None and "decoder.typical_spread" not in model.state_dict()
+        ctx, ids = torch.randn(1, 5, 16), torch.tensor([1, 2])
+        torch.testing.assert_close(model.decoder.read_out(ctx, ids, torch.ones(2)), model.decoder.read_out(ctx, ids, raw=True))

@@ -38,6 +38,7 @@ from quality import split_cohort  # noqa: E402
 import ceneurovae  # noqa: E402
 from ceneurovae.baselines import choose_hidden  # noqa: E402
 from ceneurovae.data import WindowDataset, collate_windows  # noqa: E402
+from ceneurovae.inference import recording_spread  # noqa: E402
 from ceneurovae.metrics import r2_score  # noqa: E402
 from ceneurovae.model.loss import kl_divergence, reconstruction_loss  # noqa: E402
 from ceneurovae.simulate import simulate_cohort  # noqa: E402
@@ -48,6 +49,9 @@ def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: flo
     rec = trained._prepare(rec)
     core = trained.model.eval()
     start = trained._run(rec, hide=hide, refine_steps=0)
+    spread = None  # the recording gain's spreads (models with `recording_gain`), same neurons hidden
+    if core.decoder.gain_floor is not None:
+        spread, _ = recording_spread(core, rec, trained.scaler, window_T=trained.window_T, hide=hide)
     # One window per contiguous stretch: the decoder works frame by frame, the prior links frames.
     ds = WindowDataset([rec], rec.n_frames, rec.n_frames, trained.scaler, core.cfg.behavior_history, True)
     batch = collate_windows([ds[k] for k in range(len(ds))])
@@ -69,12 +73,12 @@ def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: flo
     for round_ in range(noise_rounds + 1):
         if round_:
             with torch.no_grad():
-                err = torch.where(obs, (core.decoder(m, feats, batch.identity) - batch.x) ** 2, 0.0)
+                err = torch.where(obs, (core.decoder(m, feats, batch.identity, spread) - batch.x) ** 2, 0.0)
                 n = obs.sum((0, 1))
                 mse = err.sum((0, 1)) / n.clamp(min=1)
                 log_sigma = torch.where((n > 10)[None], 0.5 * torch.log(mse.clamp(min=1e-3))[None], log_sigma)
         for _ in range(steps):
-            pred = core.decoder(m, feats, batch.identity)
+            pred = core.decoder(m, feats, batch.identity, spread)
             loss = (reconstruction_loss(pred, batch.x, obs, core.cfg.recon_loss, log_sigma, core.cfg.huber_delta)
                     + prior_weight * kl_divergence(m, zeros, ~batch.pad, ar)).sum()
             opt.zero_grad()
@@ -83,7 +87,7 @@ def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: flo
     for p in core.parameters():
         p.requires_grad_(True)
     with torch.no_grad():
-        pred = core.decoder(m, feats, batch.identity).numpy()
+        pred = core.decoder(m, feats, batch.identity, spread).numpy()
     z = np.zeros((rec.n_frames, rec.n_neurons))
     for j, (_, a, b, _) in enumerate(ds.windows):
         z[a:b] = pred[j, : b - a]

@@ -345,8 +345,10 @@ class Trained:
 
 def _trained_from_payload(payload: dict[str, Any], device: torch.device, source: str) -> Trained:
     try:
-        model_cfg = VAEConfig.from_dict(payload["model_config"])
-        config = Config.from_dict(payload.get("config") or {"model": payload["model_config"]}, source=source)
+        # Checkpoints saved before the recording gain existed hold models trained without it.
+        saved = {"recording_gain": False, **payload["model_config"]}
+        model_cfg = VAEConfig.from_dict(saved)
+        config = Config.from_dict(payload.get("config") or {"model": saved}, source=source)
         config.model = model_cfg
         vocabulary = Vocabulary(payload["vocabulary"])
         scaler = BehaviorScaler.from_dict(payload["behavior_scaler"])

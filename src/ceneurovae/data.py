@@ -147,6 +147,7 @@ class WindowDataset(Dataset):
         self.stride = int(stride)
         self.scaler = scaler
         self.history = int(history)
+        self.respect_gaps = bool(respect_gaps)
         self.prepared = [prepare(r, scaler) for r in self.recordings]
         self.windows: list[tuple[int, int, int, int]] = []  # (recording, start, stop, segment start)
         for i, rec in enumerate(self.recordings):

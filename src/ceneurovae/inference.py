@@ -22,7 +22,7 @@ from .normalize import BehaviorScaler
 from .recording import Recording
 from .train import unwrap
 
-__all__ = ["Stitched", "run_recording", "taper"]
+__all__ = ["Stitched", "recording_spread", "run_recording", "spread_table", "taper"]
 
 
 @dataclass
@@ -64,6 +64,7 @@ def run_recording(
     respect_gaps: bool = True,
     refine_steps: int = 0,
     refine_lr: float = 0.05,
+    raw: bool = False,
 ) -> Stitched:
     """Run the model over a whole recording and stitch the windows.
 
@@ -92,10 +93,19 @@ def run_recording(
     refine_steps, refine_lr : int, float
         Adam steps (and their step size) on each window's posterior mean before decoding
         (`refine_posterior`); 0 keeps the encoder's output.
+    raw : bool
+        For a model with a recording gain (`VAEConfig.recording_gain`), the read-out before
+        it. Otherwise the gain uses this recording's spread (`recording_spread`, a first pass
+        over the recording with the same visible neurons), or, for a recording without
+        labeled neurons (`Trained.generate`), each identity's typical spread.
     """
     core = unwrap(model)
     device = next(core.parameters()).device
     was_training = core.training
+    spread = spread_ids = None
+    if core.decoder.gain_floor is not None and not raw and ((rec.identity > 0) & rec.mask.any(0)).any():
+        spread, spread_ids = recording_spread(model, rec, scaler, window_T=window_T, hide=hide, identities=identities,
+                                              respect_gaps=respect_gaps, batch_size=batch_size)
     core.eval()
     window_T = min(window_T, rec.n_frames)
     stride = stride or max(1, window_T // 4)
@@ -125,10 +135,10 @@ def run_recording(
         else:
             mu, logvar = core.encode(batch.x, enc_mask, batch.identity, feats, batch.pad)
             if refine_steps > 0:
-                mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr)
+                mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr, spread)
         ctx = core.decoder.context_of(mu, feats)
-        pred = core.decoder.read_out(ctx, batch.identity).float().cpu().numpy()
-        pred_ids = core.decoder.read_out(ctx, ids_t).float().cpu().numpy() if ids_t is not None else None
+        pred = core.decoder.read_out(ctx, batch.identity, spread, raw=raw).float().cpu().numpy()
+        pred_ids = core.decoder.read_out(ctx, ids_t, spread_ids, raw=raw).float().cpu().numpy() if ids_t is not None else None
         lat = (mu[:, None, :].expand(B, Tw, Z) if mu.dim() == 2 else mu).float().cpu().numpy()
         ctx_np = ctx.float().cpu().numpy() if return_context else None
         for j, k in enumerate(idx):
@@ -161,7 +171,49 @@ def run_recording(
     )
 
 
-def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: float) -> torch.Tensor:
+def recording_spread(
+    model: torch.nn.Module,
+    rec: Recording,
+    scaler: BehaviorScaler,
+    *,
+    window_T: int,
+    hide: np.ndarray | None = None,
+    identities: np.ndarray | None = None,
+    respect_gaps: bool = True,
+    batch_size: int = 64,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Variance over the recording of the decoder's raw read-out (before the recording gain),
+    from the posterior mean with the neurons `hide` withheld: (N,) for the recording's neurons
+    (over the frames each is observed; 0 for unknown identities) and (K,) for `identities`.
+    Windows do not overlap (the variance needs no stitching; this pass runs once per training
+    recording and epoch, and before every inference)."""
+    device = next(unwrap(model).parameters()).device
+    out = run_recording(model, rec, scaler, window_T=window_T, hide=hide, identities=identities, center=False,
+                        stride=min(window_T, rec.n_frames), batch_size=batch_size,
+                        respect_gaps=respect_gaps, raw=True)
+    spread = np.zeros(rec.n_neurons)
+    for j in np.flatnonzero((rec.identity > 0) & rec.mask.any(0)):
+        spread[j] = out.pred[rec.mask[:, j], j].astype(np.float64).var()
+    ids = None if out.pred_identities is None else torch.as_tensor(out.pred_identities.var(0), dtype=torch.float32, device=device)
+    return torch.as_tensor(spread, dtype=torch.float32, device=device), ids
+
+
+def spread_table(model: torch.nn.Module, dataset: WindowDataset) -> torch.Tensor:
+    """`recording_spread` of every recording of a training dataset, all neurons visible, as a
+    (recordings, identities) table (0 where a recording lacks the identity)."""
+    core = unwrap(model)
+    device = next(core.parameters()).device
+    table = torch.zeros(len(dataset.recordings), core.cfg.n_identities, device=device)
+    for i, rec in enumerate(dataset.recordings):
+        spread, _ = recording_spread(model, rec, dataset.scaler, window_T=dataset.window_T,
+                                     respect_gaps=dataset.respect_gaps)
+        known = torch.as_tensor(rec.identity > 0, device=device)
+        table[i, torch.as_tensor(rec.identity, device=device)[known]] = spread[known]
+    return table
+
+
+def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: float,
+                     spread: torch.Tensor | None = None) -> torch.Tensor:
     """Improve the encoder's posterior mean for this window by gradient steps on its ELBO.
 
     The encoder is amortized: one network for every subset of neurons. Here the posterior
@@ -177,7 +229,7 @@ def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: f
     opt = torch.optim.Adam([m], lr=lr)
     with torch.enable_grad():
         for _ in range(steps):
-            pred = core.decoder(m, feats, batch.identity)
+            pred = core.decoder(m, feats, batch.identity, spread)
             loss = (reconstruction_loss(pred, batch.x, obs, core.cfg.recon_loss, log_sigma, core.cfg.huber_delta)
                     + kl_divergence(m, lv, frame_mask, prior_ar)).sum()
             (grad,) = torch.autograd.grad(loss, [m])

@@ -27,6 +27,19 @@ class Decoder(nn.Module):
       embedding, which costs a (B, T, N, H) tensor (kept for comparison).
 
     `log_sigma` holds the learned noise level per identity for the Gaussian likelihood.
+
+    Recording gain (``cfg.recording_gain``): traces are z-scored over each whole recording,
+    so a neuron's z-scored amplitude depends on how much that animal moved and how far its
+    states drifted. The read-out above is then taken to be in fixed units, ``r[t, v]``, and
+    divided by its spread over the recording::
+
+        x_hat[t, v] = (r[t, v] - a_v) / sqrt(s_v + exp(k_v)) + a_v
+
+    with ``s_v`` the variance of ``r[:, v]`` over the recording (computed by the caller from
+    the whole recording: `ceneurovae.inference.recording_spread`; a window cannot see it) and
+    ``k_v`` a learned floor per identity (the variance the read-out does not explain). Without
+    a given spread, `typical_spread` (the mean over the training recordings) is used: fixed
+    units at an identity's usual gain, as for a behavior trajectory with no recording.
     """
 
     def __init__(self, cfg: VAEConfig, n_behavior_features: int):
@@ -50,6 +63,11 @@ class Decoder(nn.Module):
         nn.init.zeros_(self.bias.weight)
         self.log_sigma = nn.Embedding(V, 1)
         nn.init.zeros_(self.log_sigma.weight)
+        self.gain_floor: nn.Embedding | None = None
+        if cfg.recording_gain:
+            self.gain_floor = nn.Embedding(V, 1)
+            nn.init.zeros_(self.gain_floor.weight)
+            self.register_buffer("typical_spread", torch.ones(V))
 
     def context_of(self, z: torch.Tensor, behavior_features: torch.Tensor) -> torch.Tensor:
         """z (B, Z) or (B, T, Z); behavior_features (B, T, F) -> context (B, T, H)."""
@@ -61,17 +79,35 @@ class Decoder(nn.Module):
             parts.append(self.positional(T)[None].expand(B, T, -1))
         return self.context(torch.cat(parts, dim=-1))
 
-    def read_out(self, context: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        """context (B, T, H); identity (B, N) or (N,) -> predictions (B, T, N)."""
+    def read_out(
+        self, context: torch.Tensor, identity: torch.Tensor, spread: torch.Tensor | None = None, raw: bool = False
+    ) -> torch.Tensor:
+        """context (B, T, H); identity (B, N) or (N,) -> predictions (B, T, N).
+
+        `spread` ((B, N), or (N,) for every row): each neuron's variance over its recording of
+        the raw read-out, for the recording gain (default: `typical_spread`). `raw`: the
+        read-out before that gain (what the spread is computed from).
+        """
         B, T, _ = context.shape
         if identity.dim() == 1:
             identity = identity[None].expand(B, -1)
         bias = self.bias(identity).squeeze(-1)[:, None, :]  # (B, 1, N)
         if self.readout == "factorized":
             w = self.weight(identity)  # (B, N, H)
-            return torch.einsum("bth,bnh->btn", context, w) + bias
-        u = self.ctx_proj(context)[:, :, None, :] + self.embed(identity)[:, None, :, :]  # (B, T, N, H)
-        return self.out(nn.functional.gelu(u)).squeeze(-1) + bias
+            out = torch.einsum("bth,bnh->btn", context, w)
+        else:
+            u = self.ctx_proj(context)[:, :, None, :] + self.embed(identity)[:, None, :, :]  # (B, T, N, H)
+            out = self.out(nn.functional.gelu(u)).squeeze(-1)
+        if self.gain_floor is None or raw:
+            return out + bias
+        if spread is None:
+            spread = self.typical_spread[identity]
+        elif spread.dim() == 1:
+            spread = spread[None].expand(B, -1)
+        gain = torch.rsqrt(spread.to(out.dtype) + torch.exp(self.gain_floor(identity).squeeze(-1)))  # (B, N)
+        return out * gain[:, None, :] + bias
 
-    def forward(self, z: torch.Tensor, behavior_features: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        return self.read_out(self.context_of(z, behavior_features), identity)
+    def forward(
+        self, z: torch.Tensor, behavior_features: torch.Tensor, identity: torch.Tensor, spread: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.read_out(self.context_of(z, behavior_features), identity, spread)

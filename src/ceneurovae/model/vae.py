@@ -10,7 +10,10 @@ identities :math:`v_n` (0 = unknown) and behavior :math:`b_{1:T}`:
     f_t &= \textstyle\sum_{j \ge 0} k_\tau[j]\, b_{t-j} \quad \text{for each } \tau
           \quad \text{(causal exponential filters: behavior history)} \\
     c_t &= \mathrm{MLP}([z_t, f_t, \mathrm{pe}_t]) \\
-    x_{t,n} &\sim \mathcal{N}\big(w_{v_n}^\top c_t + a_{v_n},\ \sigma_{v_n}^2\big)
+    x_{t,n} &\sim \mathcal{N}\big(w_{v_n}^\top c_t \,/\, \sqrt{s_{v_n} + e^{k_{v_n}}} + a_{v_n},\ \sigma_{v_n}^2\big)
+
+with :math:`s_v` the variance of :math:`w_v^\top c_t` over the neuron's whole recording (the
+recording gain, `VAEConfig.recording_gain`: traces are z-scored per recording; see `Decoder`).
 
 Inference network :math:`q(z \mid x, m, b, v) = \mathcal{N}(\mu, \mathrm{diag}\,e^{\log\sigma^2})`
 reads the observed neurons by identity (`IdentityReadIn`), adds the behavior features and
@@ -130,9 +133,12 @@ class NeuroBehaviorVAE(nn.Module):
         """Posterior parameters (mu, logvar)."""
         return self.encoder(x, mask, identity, features, pad)
 
-    def decode(self, z: torch.Tensor, features: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        """Predictions (B, T, N) for the identities `identity` ((B, N) or (N,))."""
-        return self.decoder(z, features, identity)
+    def decode(
+        self, z: torch.Tensor, features: torch.Tensor, identity: torch.Tensor, spread: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Predictions (B, T, N) for the identities `identity` ((B, N) or (N,)); `spread`: the
+        recording gain's input (see `Decoder`; default: each identity's typical spread)."""
+        return self.decoder(z, features, identity, spread)
 
     def prior_mean(self, batch_size: int, n_frames: int, device=None) -> torch.Tensor:
         """The prior's mean latent: zeros of shape (B, Z) or (B, T, Z)."""
@@ -161,6 +167,7 @@ class NeuroBehaviorVAE(nn.Module):
         drop_behavior: torch.Tensor | None = None,
         use_prior: torch.Tensor | None = None,
         sample: bool | None = None,
+        spread: torch.Tensor | None = None,
     ) -> ModelOutput:
         """Encode, sample, decode.
 
@@ -183,6 +190,9 @@ class NeuroBehaviorVAE(nn.Module):
             Rows decoded from the prior mean instead of the posterior (behavior-only prediction).
         sample : bool, optional
             Sample z from the posterior (default: in training mode only).
+        spread : (B, N), optional
+            Each neuron's variance over its whole recording of the decoder's raw read-out, for
+            the recording gain (`cfg.recording_gain`; default: each identity's typical spread).
         """
         feats = self.behavior_features(behavior, behavior_mask, behavior_past, behavior_past_mask, drop_behavior)
         enc_mask = mask if encoder_mask is None else encoder_mask
@@ -193,6 +203,6 @@ class NeuroBehaviorVAE(nn.Module):
         if use_prior is not None:
             keep = ~use_prior.to(torch.bool).view(-1, *([1] * (z.dim() - 1)))
             z = z * keep
-        pred = self.decode(z, feats, identity)
+        pred = self.decode(z, feats, identity, spread)
         log_sigma = self.decoder.log_sigma(identity).squeeze(-1)
         return ModelOutput(pred=pred, mu=mu, logvar=logvar, z=z, log_sigma=log_sigma, prior_ar=self.prior_ar())
