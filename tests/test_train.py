@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ceneurovae.data import build_loaders
-from ceneurovae.errors import ConfigError, TrainingError
+from ceneurovae.errors import CheckpointError, ConfigError, TrainingError
 from ceneurovae.io import write_cohort
 from ceneurovae.model import NeuroBehaviorVAE, VAEConfig
 from ceneurovae.optimizer import build_optimizer, build_scheduler
@@ -87,6 +87,21 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     assert [h[:2] for h in resumed] == [h[:2] for h in full]
     for (k, a), (_, b) in zip(full_model.state_dict().items(), resumed_model.state_dict().items()):
         torch.testing.assert_close(a, b, msg=k)
+
+
+def test_resuming_a_run_from_before_the_recording_gain_says_how(tmp_path):
+    ds, _ = toy_cohort(n_animals=4, T=200)
+    lt, lv, _, _ = build_loaders(ds, window_T=50, stride=25, batch_size=8, history=20, seed=0)
+    tc = TrainConfig(epochs=1, quiet=True)
+
+    def run(recording_gain, resume=None):
+        model = NeuroBehaviorVAE(VAEConfig(n_identities=21, behavior_dim=3, recording_gain=recording_gain, **SMALL))
+        opt = build_optimizer(model, lr=2e-3)
+        fit_model(model, lt, lv, 1, opt, device="cpu", config=tc, run_dir=tmp_path, resume=resume)
+
+    run(False)
+    with pytest.raises(CheckpointError, match="recording_gain"):
+        run(True, resume=tmp_path / "last.pt")
 
 
 def _train_partial(ds, run_dir, stop_after):

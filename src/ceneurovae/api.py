@@ -232,7 +232,8 @@ class Trained:
         recording and this set of visible neurons (its ELBO on what is visible, decoder
         fixed); 0 uses the encoder's output as it is. The encoder is one network for every
         subset of neurons, and a few steps close part of that gap: imputation 0.900 -> 0.908
-        of the noise ceiling on the simulated benchmark, at about 3x the inference time.
+        of the noise ceiling on the simulated benchmark (before the recording gain), at about 3x
+        the inference time.
         """
         rec = self._prepare(rec)
         hide = np.asarray(hide, dtype=np.int64).reshape(-1)

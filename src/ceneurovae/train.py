@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Batch, WindowDataset
 from .distributed import is_main_process
-from .errors import ConfigError, TrainingError
+from .errors import CheckpointError, ConfigError, TrainingError
 from .model.config import strict_from_dict
 from .model.loss import elbo_loss, kl_weight
 from .model.vae import NeuroBehaviorVAE
@@ -345,9 +345,18 @@ def fit_model(
     history: list[EpochRecord] = []
     best_loss, best_epoch, bad_epochs, start_epoch = math.inf, -1, 0, 0
     best_state: dict[str, torch.Tensor] | None = None
+    spread_train = spread_val = None  # the recording gain's spreads (None: the model has none)
     if resume is not None:
         ckpt = load_checkpoint(resume, map_location=device)
-        core.load_state_dict(ckpt["model_state"])
+        try:
+            core.load_state_dict(ckpt["model_state"])
+        except RuntimeError as err:
+            hint = ""
+            if any(k.startswith("decoder.gain_floor") for k in core.state_dict()) and not any(
+                k.startswith("decoder.gain_floor") for k in ckpt["model_state"]
+            ):
+                hint = "; the run was started before model.recording_gain existed: set it to false in the run's config to resume it"
+            raise CheckpointError(f"resume {resume}: the saved weights do not fit this model ({err}){hint}") from None
         optim.load_state_dict(ckpt["optimizer"])
         if scheduler_seq is not None and ckpt.get("scheduler_seq") is not None:
             scheduler_seq.load_state_dict(ckpt["scheduler_seq"])
@@ -358,6 +367,9 @@ def fit_model(
         best_loss, best_epoch = best.get("loss", math.inf), best.get("epoch", -1)
         bad_epochs = ckpt.get("bad_epochs", 0)
         start_epoch = n_epoch if ckpt.get("finished") else ckpt["epoch"] + 1
+        saved = ckpt.get("spreads")
+        if saved is not None:  # the spreads the interrupted run was using, so it goes on exactly
+            spread_train, spread_val = (None if t is None else t.to(device) for t in saved)
         if run_dir is not None and os.path.isfile(os.path.join(run_dir, "best.pt")):
             best_state = load_checkpoint(os.path.join(run_dir, "best.pt"), map_location="cpu")["model_state"]
 
@@ -377,6 +389,8 @@ def fit_model(
             "history": [h._asdict() for h in history],
             "best": {"loss": best_loss, "epoch": best_epoch},
             "bad_epochs": bad_epochs,
+            "spreads": None if spread_train is None else
+            tuple(None if t is None else t.detach().cpu() for t in (spread_train, spread_val)),
         }
 
     from tqdm.auto import tqdm
@@ -390,7 +404,7 @@ def fit_model(
 
     for epoch in range(start_epoch, n_epoch):
         t0 = time.perf_counter()
-        if epoch == start_epoch or (epoch - start_epoch) % SPREAD_EVERY == 0:
+        if epoch % SPREAD_EVERY == 0 or (epoch == start_epoch and spread_train is None):
             spread_train, spread_val = _refresh_spreads(core, loader_train, loader_val)
         torch.manual_seed(cfg.seed * 7919 + epoch)
         gen = torch.Generator(device=device).manual_seed(cfg.seed * 104729 + epoch)
@@ -498,9 +512,11 @@ def fit_model(
 
 
 SPREAD_EVERY = 2
-"""Epochs between two computations of the recordings' spreads for the recording gain: each costs
-an inference pass over every training and validation recording (about 0.7 s per epoch on 2
-CPU cores for the 38 recordings of the benchmark, a fifth of an epoch)."""
+"""Epochs between two computations of the recordings' spreads for the recording gain (at the
+epochs divisible by it, and at the first epoch of a run or a resumed run): each costs an
+inference pass over every training and validation recording (about 0.7 s on 2 CPU cores for
+the 38 recordings of the benchmark, a fifth of an epoch). Checkpoints keep the spreads in use,
+so a resumed run goes on with them as an uninterrupted one would."""
 
 
 def _refresh_spreads(core: NeuroBehaviorVAE, loader_train: DataLoader, loader_val: DataLoader | None):
