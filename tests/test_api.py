@@ -119,7 +119,7 @@ class TestTrainedMethods:
 
         core = trained.model
         assert core.cfg.recording_gain
-        # training left each identity's typical spread at its mean over the training recordings
+        # training replaced the initial typical spreads (their value: tests/test_train.py)
         assert not torch.allclose(core.decoder.typical_spread, torch.ones_like(core.decoder.typical_spread))
         rec = trained._prepare(cohort[0][trained.val_uids[0]])
         hide = np.array([0, 1])

@@ -89,6 +89,30 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
         torch.testing.assert_close(a, b, msg=k)
 
 
+def test_spread_refresh_sets_each_recordings_spread_and_the_typical_one():
+    from ceneurovae.inference import recording_spread
+    from ceneurovae.train import _refresh_spreads
+
+    ds, _ = toy_cohort(n_animals=4, T=200)
+    lt, lv, _, _ = build_loaders(ds, window_T=50, stride=25, batch_size=8, history=20, seed=0)
+    model = NeuroBehaviorVAE(VAEConfig(n_identities=21, behavior_dim=3, **SMALL))
+    train, val = _refresh_spreads(model, lt, lv)
+    assert train.shape == (len(lt.dataset.recordings), 21) and val.shape == (len(lv.dataset.recordings), 21)
+    for table, dataset in ((train, lt.dataset), (val, lv.dataset)):
+        for i, rec in enumerate(dataset.recordings):
+            spread, _ = recording_spread(model, rec, dataset.scaler, window_T=dataset.window_T)
+            known = rec.identity > 0
+            torch.testing.assert_close(table[i, torch.as_tensor(rec.identity[known])], spread[torch.as_tensor(known)])
+    # the typical spread: the mean over the training recordings that have the identity; 1 elsewhere
+    has = train > 0
+    seen = has.any(0)
+    torch.testing.assert_close(model.decoder.typical_spread[seen], train.sum(0)[seen] / has.sum(0)[seen])
+    assert torch.all(model.decoder.typical_spread[~seen] == 1.0)
+    # a model without the gain gets no tables
+    plain = NeuroBehaviorVAE(VAEConfig(n_identities=21, behavior_dim=3, recording_gain=False, **SMALL))
+    assert _refresh_spreads(plain, lt, lv) == (None, None)
+
+
 def test_resuming_a_run_from_before_the_recording_gain_says_how(tmp_path):
     ds, _ = toy_cohort(n_animals=4, T=200)
     lt, lv, _, _ = build_loaders(ds, window_T=50, stride=25, batch_size=8, history=20, seed=0)

@@ -130,6 +130,14 @@ class TrainConfig:
         return strict_from_dict(cls, d, "train")
 
 
+SPREAD_EVERY = 2
+"""Epochs between two computations of the recordings' spreads for the recording gain (at the
+epochs divisible by it, and at the first epoch of a run or a resumed run): each costs an
+inference pass over every training and validation recording (about 0.7 s on 2 CPU cores for
+the 38 recordings of the benchmark, a fifth of an epoch). Checkpoints keep the spreads in use,
+so a resumed run goes on with them as an uninterrupted one would."""
+
+
 class EpochRecord(NamedTuple):
     """One epoch of history. ``record[0]``/``record[1]``: training/validation loss."""
 
@@ -352,9 +360,7 @@ def fit_model(
             core.load_state_dict(ckpt["model_state"])
         except RuntimeError as err:
             hint = ""
-            if any(k.startswith("decoder.gain_floor") for k in core.state_dict()) and not any(
-                k.startswith("decoder.gain_floor") for k in ckpt["model_state"]
-            ):
+            if "decoder.gain_floor.weight" in core.state_dict() and "decoder.gain_floor.weight" not in ckpt["model_state"]:
                 hint = "; the run was started before model.recording_gain existed: set it to false in the run's config to resume it"
             raise CheckpointError(f"resume {resume}: the saved weights do not fit this model ({err}){hint}") from None
         optim.load_state_dict(ckpt["optimizer"])
@@ -509,14 +515,6 @@ def fit_model(
         core.load_state_dict(best_state)
     core.fit_history = history  # the full history, also returned as list_loss
     return history, [h.lr for h in history]
-
-
-SPREAD_EVERY = 2
-"""Epochs between two computations of the recordings' spreads for the recording gain (at the
-epochs divisible by it, and at the first epoch of a run or a resumed run): each costs an
-inference pass over every training and validation recording (about 0.7 s on 2 CPU cores for
-the 38 recordings of the benchmark, a fifth of an epoch). Checkpoints keep the spreads in use,
-so a resumed run goes on with them as an uninterrupted one would."""
 
 
 def _refresh_spreads(core: NeuroBehaviorVAE, loader_train: DataLoader, loader_val: DataLoader | None):
