@@ -114,6 +114,30 @@ class TestTrainedMethods:
         with pytest.raises(ConfigError, match="refine_steps"):
             trained.impute(rec, hide=[0], refine_steps=-1)
 
+    def test_refinement_prior_weight_holds_the_latent_toward_the_prior(self, trained, cohort):
+        from ceneurovae.data import WindowDataset, collate_windows
+        from ceneurovae.inference import refine_posterior
+        from ceneurovae.model.loss import kl_divergence
+
+        rec = cohort[0][trained.val_uids[0]]
+        core = trained.model.eval()
+        ds = WindowDataset([rec], trained.window_T, trained.window_T, trained.scaler, core.cfg.behavior_history)
+        batch = collate_windows([ds[k] for k in range(len(ds))])
+        with torch.no_grad():
+            feats = core.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask)
+            mu, logvar = core.encode(batch.x, batch.mask, batch.identity, feats, batch.pad)
+
+        def kl(weight):
+            m = refine_posterior(core, batch, batch.mask, feats, mu, logvar, steps=30, lr=0.05, prior_weight=weight)
+            return kl_divergence(m, logvar, ~batch.pad, core.prior_ar()).sum().item()
+
+        assert kl(16.0) < kl(4.0) < kl(1.0)
+        # the front door: the weight reaches the refinement, and a bad one is refused
+        assert not np.allclose(trained.impute(rec, hide=[0, 1]), trained.impute(rec, hide=[0, 1], refine_prior=1.0))
+        for bad in (0, -1.0, float("nan"), "4"):
+            with pytest.raises(ConfigError, match="refine_prior"):
+                trained.impute(rec, hide=[0], refine_prior=bad)
+
     def test_recording_gain_uses_each_recordings_own_spread(self, trained, cohort):
         from ceneurovae.inference import recording_spread, run_recording
 

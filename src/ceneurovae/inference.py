@@ -64,6 +64,7 @@ def run_recording(
     respect_gaps: bool = True,
     refine_steps: int = 0,
     refine_lr: float = 0.05,
+    refine_prior: float = 1.0,
     raw: bool = False,
 ) -> Stitched:
     """Run the model over a whole recording and stitch the windows.
@@ -90,9 +91,10 @@ def run_recording(
         is observed, for the recording's own neurons). Traces are z-scored per recording,
         so their mean is zero by construction; a prediction made from this animal's
         behavior would otherwise carry that animal's behavioral mean as an offset.
-    refine_steps, refine_lr : int, float
-        Adam steps (and their step size) on each window's posterior mean before decoding
-        (`refine_posterior`); 0 keeps the encoder's output.
+    refine_steps, refine_lr, refine_prior : int, float, float
+        Adam steps (and their step size) on each window's posterior mean before decoding, and
+        the weight of the prior in their objective (`refine_posterior`); 0 steps keeps the
+        encoder's output.
     raw : bool
         For a model with a recording gain (`VAEConfig.recording_gain`), the read-out before
         it. Otherwise the gain uses this recording's spread (`recording_spread`, a first pass
@@ -135,7 +137,8 @@ def run_recording(
         else:
             mu, logvar = core.encode(batch.x, enc_mask, batch.identity, feats, batch.pad)
             if refine_steps > 0:
-                mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr, spread)
+                mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr, spread,
+                                      prior_weight=refine_prior)
         ctx = core.decoder.context_of(mu, feats)
         pred = core.decoder.read_out(ctx, batch.identity, spread, raw=raw).float().cpu().numpy()
         pred_ids = core.decoder.read_out(ctx, ids_t, spread_ids, raw=raw).float().cpu().numpy() if ids_t is not None else None
@@ -213,12 +216,14 @@ def spread_table(model: torch.nn.Module, dataset: WindowDataset) -> torch.Tensor
 
 
 def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: float,
-                     spread: torch.Tensor | None = None) -> torch.Tensor:
+                     spread: torch.Tensor | None = None, prior_weight: float = 1.0) -> torch.Tensor:
     """Improve the encoder's posterior mean for this window by gradient steps on its ELBO.
 
     The encoder is amortized: one network for every subset of neurons. Here the posterior
     mean alone is moved (its variance kept) to lower the reconstruction loss of the entries
-    the encoder saw plus the KL to the prior, with the decoder fixed.
+    the encoder saw plus `prior_weight` times the KL to the prior, with the decoder fixed
+    (1: the ELBO; more keeps the latent closer to the prior, as a likelihood tempered by that
+    factor would).
     """
     obs = enc_mask & (batch.identity > 0)[:, None, :]
     log_sigma = core.decoder.log_sigma(batch.identity).squeeze(-1)
@@ -231,7 +236,7 @@ def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: f
         for _ in range(steps):
             pred = core.decoder(m, feats, batch.identity, spread)
             loss = (reconstruction_loss(pred, batch.x, obs, core.cfg.recon_loss, log_sigma, core.cfg.huber_delta)
-                    + kl_divergence(m, lv, frame_mask, prior_ar)).sum()
+                    + prior_weight * kl_divergence(m, lv, frame_mask, prior_ar)).sum()
             (grad,) = torch.autograd.grad(loss, [m])
             m.grad = grad
             opt.step()
