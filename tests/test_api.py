@@ -1,5 +1,6 @@
 """The front door: fit, the Trained methods, save/load; config files; checkpoints."""
 
+import json
 import pickle
 
 import numpy as np
@@ -138,6 +139,29 @@ class TestTrainedMethods:
             with pytest.raises(ConfigError, match="refine_prior"):
                 trained.impute(rec, hide=[0], refine_prior=bad)
 
+    def test_fit_chooses_the_refinement_prior_on_its_validation_animals(self, trained, cohort):
+        from ceneurovae.api import REFINE_PRIORS, choose_refine_prior
+        from ceneurovae.baselines import choose_hidden
+        from ceneurovae.normalize import zscore
+
+        val = [cohort[0][u] for u in trained.val_uids]
+        best, scores = choose_refine_prior(trained, val)
+        assert set(scores) == set(REFINE_PRIORS) and best == max(scores, key=scores.get)
+        assert trained.refine_prior == best  # what fit chose, from the same animals
+        # each score is the mean R² of the hidden neurons, imputed with that weight
+        rec = val[0]
+        hide = choose_hidden(rec.identity, rec.uid)
+        z, _, _ = zscore(rec.traces, rec.mask)
+        pred = trained.impute(rec, hide=hide, refine_prior=2.0)
+        _, mean, std = zscore(rec.traces, rec.mask)
+        pz = (pred - mean) / std
+        r2 = [1 - np.sum((z[:, j] - pz[:, j]) ** 2) / np.sum((z[:, j] - z[:, j].mean()) ** 2) for j in hide]
+        assert scores[2.0] == pytest.approx(np.mean(r2), abs=1e-4)
+        # impute's default is the chosen weight
+        np.testing.assert_array_equal(trained.impute(rec, hide=hide), trained.impute(rec, hide=hide, refine_prior=best))
+        # nothing to score: the model keeps its weight
+        assert choose_refine_prior(trained, []) == (trained.refine_prior, {})
+
     def test_recording_gain_uses_each_recordings_own_spread(self, trained, cohort):
         from ceneurovae.inference import recording_spread, run_recording
 
@@ -198,6 +222,23 @@ class TestSaveLoad:
         np.testing.assert_allclose(back.reconstruct(rec), trained.reconstruct(rec), atol=1e-5)
         assert back.vocabulary == trained.vocabulary and back.scaler == trained.scaler
         assert back.config.to_dict() == trained.config.to_dict()
+
+    def test_refinement_prior_is_saved_and_a_run_folder_keeps_it(self, cohort, tmp_path):
+        t = ceneurovae.fit(cohort[0], config={**FAST, "train.epochs": 1}, run_dir=tmp_path / "run")
+        t.refine_prior = 8.0
+        t.save(tmp_path / "m.pt")
+        assert ceneurovae.load(tmp_path / "m.pt").refine_prior == 8.0
+        back = ceneurovae.load(tmp_path / "run")  # best.pt carries fit's choice
+        summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+        assert back.refine_prior == summary["refine_prior"] and len(summary["refine_prior_scores"]) == 4
+        payload = t.payload()
+        payload["refine_prior"] = -1.0
+        save_checkpoint(tmp_path / "bad.pt", payload)
+        with pytest.raises(CheckpointError, match="refine_prior"):
+            ceneurovae.load(tmp_path / "bad.pt")
+        del payload["refine_prior"]  # saved before the weight was chosen: the default
+        save_checkpoint(tmp_path / "old.pt", payload)
+        assert ceneurovae.load(tmp_path / "old.pt").refine_prior == 4.0
 
     def test_checkpoint_from_before_the_recording_gain_loads_without_it(self, trained, cohort, tmp_path):
         rec = cohort[0][trained.val_uids[0]]

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .baselines import choose_hidden
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, load_config
 from .data import build_loaders
@@ -37,7 +38,7 @@ from .optimizer import build_optimizer, build_scheduler
 from .recording import Recording
 from .train import EpochRecord, fit_model, unwrap
 
-__all__ = ["fit", "load", "Trained", "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
+__all__ = ["fit", "load", "Trained", "choose_refine_prior", "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
 
@@ -63,7 +64,11 @@ REFINE_STEPS = 20
 """Default gradient steps on the posterior mean when imputing (`Trained.impute`)."""
 
 REFINE_PRIOR = 4.0
-"""Default weight of the prior in those steps' objective (1 = the ELBO); see `Trained.impute`."""
+"""Weight of the prior in those steps' objective (1 = the ELBO) where none was chosen; see
+`Trained.impute` and `choose_refine_prior`."""
+
+REFINE_PRIORS = (1.0, 2.0, 4.0, 8.0)
+"""The weights `fit` tries on its validation animals (`choose_refine_prior`)."""
 
 
 def _check_steps(steps) -> int:
@@ -139,6 +144,9 @@ class Trained:
     scaler : BehaviorScaler
     history : list of EpochRecord
     train_uids, val_uids : list of str
+    refine_prior : float
+        Weight of the prior in the refinement of `impute` (chosen by `fit` on its validation
+        animals: `choose_refine_prior`).
     """
 
     def __init__(
@@ -150,8 +158,10 @@ class Trained:
         history: Sequence[EpochRecord] = (),
         train_uids: Sequence[str] = (),
         val_uids: Sequence[str] = (),
+        refine_prior: float = REFINE_PRIOR,
     ):
         self.model = unwrap(model)
+        self.refine_prior = _check_prior(refine_prior)
         self.config = config
         self.vocabulary = vocabulary
         self.scaler = scaler
@@ -233,7 +243,7 @@ class Trained:
 
     def impute(
         self, rec: Recording, hide: Sequence[int] | np.ndarray = (), refine_steps: int = REFINE_STEPS,
-        refine_prior: float = REFINE_PRIOR,
+        refine_prior: float | None = None,
     ) -> np.ndarray:
         """Predict every neuron with the neurons at indices `hide` withheld from the encoder.
 
@@ -247,16 +257,21 @@ class Trained:
         subset of neurons, and a few steps close part of that gap: imputation 0.900 -> 0.908
         of the noise ceiling on the simulated benchmark (before the recording gain), at about 3x
         the inference time. `refine_prior`: the weight of the prior against the visible
-        neurons in those steps (1 = the ELBO). Fitting the visible neurons of a new animal
-        fully pulls its latent toward what is peculiar to them; 4, chosen on the validation
-        animals of the simulated benchmark, took imputation 0.917 -> 0.923 of the ceiling.
+        neurons in those steps (1 = the ELBO; default: `self.refine_prior`, the weight `fit`
+        chose on its validation animals). Fitting the visible neurons of a new animal fully
+        pulls its latent toward what is peculiar to them; on the simulated benchmark the
+        validation animals chose 4, which took imputation 0.917 -> 0.923 of the ceiling.
         """
         rec = self._prepare(rec)
         hide = np.asarray(hide, dtype=np.int64).reshape(-1)
         if hide.size and (hide.min() < 0 or hide.max() >= rec.n_neurons):
             raise ConfigError(f"hide indices must be in [0, {rec.n_neurons}) for recording {rec.uid!r}, got {hide.tolist()}")
-        out = self._run(rec, hide=hide, refine_steps=_check_steps(refine_steps), refine_prior=_check_prior(refine_prior))
+        out = self._run(rec, hide=hide, refine_steps=_check_steps(refine_steps),
+                        refine_prior=self._prior(refine_prior))
         return self._to_units(out.pred, rec)
+
+    def _prior(self, weight: float | None) -> float:
+        return self.refine_prior if weight is None else _check_prior(weight)
 
     def from_behavior(self, rec: Recording) -> np.ndarray:
         """Activity predicted from behavior alone (latent at the prior mean), (T, N) in rec's units; NaN for unknown identities."""
@@ -269,7 +284,7 @@ class Trained:
 
     def impute_identities(
         self, rec: Recording, identities: Sequence[str] | None = None, hide: Sequence[int] | np.ndarray = (),
-        refine_steps: int = REFINE_STEPS, refine_prior: float = REFINE_PRIOR,
+        refine_steps: int = REFINE_STEPS, refine_prior: float | None = None,
     ) -> tuple[np.ndarray, list[str]]:
         """Predict identities (default: every identity of the vocabulary) in this animal.
 
@@ -281,7 +296,7 @@ class Trained:
         names = self.vocabulary.names if identities is None else list(identities)
         ids = self._identity_indices(names)
         out = self._run(rec, identities=ids, hide=np.asarray(hide, dtype=np.int64),
-                        refine_steps=_check_steps(refine_steps), refine_prior=_check_prior(refine_prior))
+                        refine_steps=_check_steps(refine_steps), refine_prior=self._prior(refine_prior))
         return out.pred_identities, names
 
     def generate(
@@ -349,6 +364,7 @@ class Trained:
             "history": [h._asdict() for h in self.history],
             "train_uids": self.train_uids,
             "val_uids": self.val_uids,
+            "refine_prior": self.refine_prior,
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -378,7 +394,51 @@ def _trained_from_payload(payload: dict[str, Any], device: torch.device, source:
         raise CheckpointError(f"checkpoint {source}: weights do not fit the stored config ({err})") from None
     model.to(device).eval()
     history = [EpochRecord(**h) for h in payload.get("history", [])]
-    return Trained(model, config, vocabulary, scaler, history, payload.get("train_uids", ()), payload.get("val_uids", ()))
+    try:
+        refine_prior = _check_prior(payload.get("refine_prior", REFINE_PRIOR))
+    except ConfigError as err:
+        raise CheckpointError(f"checkpoint {source}: {err}") from None
+    return Trained(model, config, vocabulary, scaler, history, payload.get("train_uids", ()), payload.get("val_uids", ()),
+                   refine_prior)
+
+
+def choose_refine_prior(
+    trained: Trained,
+    recordings: Sequence[Recording],
+    candidates: Sequence[float] = REFINE_PRIORS,
+    hide_fraction: float = 0.2,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The refinement's prior weight (`Trained.impute`) that imputes best on `recordings`.
+
+    Hides a seeded `hide_fraction` of each recording's labeled neurons (`choose_hidden`),
+    imputes them with every candidate weight and scores the mean R² over hidden neurons (in
+    z-scored units, on the frames each is observed). Use animals the model was not trained
+    on: `fit` passes its validation animals. Returns ``(best weight, {weight: mean R²})``;
+    with nothing to score, the model's current weight and an empty dict.
+    """
+    weights = [_check_prior(w) for w in candidates]
+    if not weights:
+        raise ConfigError("choose_refine_prior needs at least one candidate weight")
+    per_weight: dict[float, list[float]] = {w: [] for w in weights}
+    for rec in recordings:
+        rec = trained._prepare(rec)
+        hide = choose_hidden(rec.identity, rec.uid, hide_fraction, seed)
+        if hide.size == 0:
+            continue
+        z, _, _ = zscore(rec.traces, rec.mask)
+        for w in weights:
+            pred = trained._run(rec, hide=hide, refine_steps=REFINE_STEPS, refine_prior=w).pred
+            for j in hide:
+                seen = rec.mask[:, j]
+                y = z[seen, j].astype(np.float64)
+                sst = float(np.square(y - y.mean()).sum())
+                if seen.sum() >= 2 and sst > 0:
+                    per_weight[w].append(1.0 - float(np.square(y - pred[seen, j]).sum()) / sst)
+    scores = {w: float(np.mean(v)) for w, v in per_weight.items() if v}
+    if not scores:
+        return trained.refine_prior, {}
+    return max(scores, key=scores.get), scores
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
@@ -426,6 +486,8 @@ def fit(
     Returns
     -------
     Trained
+        With its `refine_prior` (the prior's weight in `impute`'s refinement) chosen on the
+        validation animals by `choose_refine_prior` (about 2 s per validation animal).
     """
     t0 = time.perf_counter()
     cfg = load_config(config)
@@ -493,7 +555,14 @@ def fit(
         config=cfg.train, run_dir=run_dir, resume=resume, checkpoint_extra=extra, on_epoch_end=on_epoch_end,
     )
     trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
+    held = set(val_uids)
+    trained.refine_prior, prior_scores = choose_refine_prior(trained, [r for r in recs if r.uid in held])
     if run_dir is not None and is_main_process():
+        best_path = os.path.join(run_dir, "best.pt")
+        if os.path.exists(best_path):  # so that `load(run_dir)` imputes as this object does
+            payload = load_checkpoint(best_path)
+            payload["refine_prior"] = trained.refine_prior
+            save_checkpoint(best_path, payload)
         best = min(history, key=lambda h: h.val) if history else None
         summary = {
             "epochs_run": len(history),
@@ -506,6 +575,8 @@ def fit(
             "n_identities": len(vocab),
             "behaviors": behaviors,
             "device": str(dev),
+            "refine_prior": trained.refine_prior,
+            "refine_prior_scores": {str(w): r for w, r in prior_scores.items()},
         }
         with open(os.path.join(run_dir, "summary.json"), "w") as fh:
             json.dump(summary, fh, indent=2)
