@@ -151,10 +151,8 @@ class TestTrainedMethods:
         # each score is the mean R² of the hidden neurons, imputed with that weight
         rec = val[0]
         hide = choose_hidden(rec.identity, rec.uid)
-        z, _, _ = zscore(rec.traces, rec.mask)
-        pred = trained.impute(rec, hide=hide, refine_prior=2.0)
-        _, mean, std = zscore(rec.traces, rec.mask)
-        pz = (pred - mean) / std
+        z, mean, std = zscore(rec.traces, rec.mask)
+        pz = (trained.impute(rec, hide=hide, refine_prior=2.0) - mean) / std
         r2 = [1 - np.sum((z[:, j] - pz[:, j]) ** 2) / np.sum((z[:, j] - z[:, j].mean()) ** 2) for j in hide]
         assert scores[2.0] == pytest.approx(np.mean(r2), abs=1e-4)
         # impute's default is the chosen weight

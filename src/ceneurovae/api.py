@@ -32,6 +32,7 @@ from .distributed import is_distributed, is_main_process, world_size
 from .errors import CheckpointError, ConfigError, DataError, DataWarning
 from .identity import Vocabulary, canonical_label
 from .inference import ridge_readout, run_recording
+from .metrics import r2_score
 from .model import NeuroBehaviorVAE, VAEConfig
 from .normalize import BehaviorScaler, zscore
 from .optimizer import build_optimizer, build_scheduler
@@ -429,12 +430,8 @@ def choose_refine_prior(
         z, _, _ = zscore(rec.traces, rec.mask)
         for w in weights:
             pred = trained._run(rec, hide=hide, refine_steps=REFINE_STEPS, refine_prior=w).pred
-            for j in hide:
-                seen = rec.mask[:, j]
-                y = z[seen, j].astype(np.float64)
-                sst = float(np.square(y - y.mean()).sum())
-                if seen.sum() >= 2 and sst > 0:
-                    per_weight[w].append(1.0 - float(np.square(y - pred[seen, j]).sum()) / sst)
+            r2 = r2_score(pred[:, hide], z[:, hide], rec.mask[:, hide])
+            per_weight[w].extend(r2[np.isfinite(r2)].tolist())
     scores = {w: float(np.mean(v)) for w, v in per_weight.items() if v}
     if not scores:
         return trained.refine_prior, {}
