@@ -148,6 +148,7 @@ class TestTrainedMethods:
         best, scores = choose_refine_prior(trained, val)
         assert set(scores) == set(REFINE_PRIORS) and best == max(scores, key=scores.get)
         assert trained.refine_prior == best  # what fit chose, from the same animals
+        assert f"refine_prior={best:g}" in repr(trained)
         # each score is the mean R² of the hidden neurons, imputed with that weight
         rec = val[0]
         hide = choose_hidden(rec.identity, rec.uid)

@@ -175,7 +175,7 @@ class Trained:
         return (
             f"Trained({c.latent} latent Z={c.latent_dim}, {c.encoder} encoder H={c.hidden_dim}, "
             f"{len(self.vocabulary) - 1} identities, behaviors={list(self.scaler.names)}, "
-            f"{len(self.history)} epochs)"
+            f"{len(self.history)} epochs, refine_prior={self.refine_prior:g})"
         )
 
     @property
