@@ -189,6 +189,16 @@ class TestTrainedMethods:
         expect = (raw_fine[:, labeled] - bias) / np.sqrt(spread.numpy()[labeled] + floor) + bias
         np.testing.assert_allclose(gained[:, labeled], expect, rtol=1e-4, atol=1e-5)
 
+    def test_prediction_from_behavior_alone_reads_nothing_of_the_traces(self, trained, cohort):
+        """The recording gain's spread comes from the traces, so from_behavior must not use it:
+        scrambling every trace (same mask) leaves the z-scored prediction unchanged."""
+        rec = trained._prepare(cohort[0][trained.val_uids[0]])
+        scrambled = rec.replace(traces=np.random.default_rng(1).normal(size=rec.traces.shape).astype(np.float32) * 3)
+        before, after = trained._run(rec, from_prior=True).pred, trained._run(scrambled, from_prior=True).pred
+        np.testing.assert_allclose(after, before, atol=1e-6)
+        # and it uses each identity's typical spread, as generate does
+        assert not np.allclose(before, trained._run(rec, from_prior=True, raw=True).pred)
+
     def test_generate_any_behavior(self, trained):
         T = 120
         behavior = np.zeros((T, 3), np.float32)

@@ -98,14 +98,17 @@ def run_recording(
     raw : bool
         For a model with a recording gain (`VAEConfig.recording_gain`), the read-out before
         it. Otherwise the gain uses this recording's spread (`recording_spread`, a first pass
-        over the recording with the same visible neurons), or, for a recording without
-        labeled neurons (`Trained.generate`), each identity's typical spread.
+        over the recording with the same visible neurons), or, from the prior or for a
+        recording without labeled neurons (`Trained.generate`), each identity's typical spread.
     """
     core = unwrap(model)
     device = next(core.parameters()).device
     was_training = core.training
     spread = spread_ids = None
-    if core.decoder.gain_floor is not None and not raw and ((rec.identity > 0) & rec.mask.any(0)).any():
+    # The spread comes from the recording's neural data, so a prediction from behavior alone
+    # (`from_prior`) keeps each identity's typical spread: nothing of the traces reaches it.
+    if (core.decoder.gain_floor is not None and not raw and not from_prior
+            and ((rec.identity > 0) & rec.mask.any(0)).any()):
         spread, spread_ids = recording_spread(model, rec, scaler, window_T=window_T, hide=hide, identities=identities,
                                               respect_gaps=respect_gaps, batch_size=batch_size)
     core.eval()
