@@ -2,7 +2,7 @@
 
 ::
 
-    python benchmarks/imputation_bound.py [--animals 40] [--test 8] [--seed 0]
+    python benchmarks/imputation_bound.py [--animals 40] [--test 8] [--seed 0] [--no-variability]
 
 The imputation ceiling of ``benchmarks/quality.py`` is the R² of each hidden neuron's true
 predictable part (behavior-driven + internal states, with *this animal's* encodings) against
@@ -57,6 +57,10 @@ deviations, which has the same noise draw: they know the hidden neuron's noise s
 through its z-score units (worth a few thousandths of the ceiling, by the spread of noise shares).
 
 Prints R² against the data and as a fraction of the ceiling (mean over hidden neurons).
+
+``--no-variability``: the cohort without per-animal deviations (as ``quality.py
+--no-variability``); rows 2, 5 and 5' then reach the ceiling, and the pooled rows show what
+learning the shared encodings from the training animals costs by itself.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ import argparse
 import time
 
 import numpy as np
-from quality import split_cohort
+from quality import no_variability, split_cohort
 
 from ceneurovae.baselines import behavior_features as baseline_features
 from ceneurovae.baselines import choose_hidden
@@ -182,12 +186,13 @@ def main(argv=None) -> None:
     p.add_argument("--animals", type=int, default=40)
     p.add_argument("--test", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-variability", action="store_true",
+                   help="simulate without per-animal deviations of the encodings, as quality.py --no-variability")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    cfg = SimConfig()
+    cfg = no_variability() if args.no_variability else SimConfig()
     cohort = simulate_cohort(args.animals, seed=args.seed, config=cfg)
-    shared = simulate_cohort(args.animals, seed=args.seed, config=SimConfig(
-        encoding_variability=0.0, tau_variability=0.0, loading_variability=0.0))
+    shared = simulate_cohort(args.animals, seed=args.seed, config=no_variability())
     train, test, truth, _ = split_cohort(cohort, args.test, seed=args.seed)
     uids = sorted(cohort.datasets)
     states = {u: filtered_states(cohort.datasets[u], cohort.truth[u], cfg) for u in uids}
@@ -279,7 +284,7 @@ def main(argv=None) -> None:
         "cepnem_scaled": "6\". the same, best scale (shape only)",
         "no_noise_share": "7. ceiling without the neuron's noise share",
     }
-    print(f"{args.animals} simulated animals (seed {args.seed}), {len(train)} train, {len(test)} held out; "
+    print(f"{args.animals} simulated animals (seed {args.seed}{', no per-animal variability' if args.no_variability else ''}), {len(train)} train, {len(test)} held out; "
           f"{len(rows['ceiling'])} hidden neurons; {time.perf_counter() - t0:.0f} s")
     print(f"{'oracle':58s} {'R²':>7s} {'/ ceiling':>10s}")
     for key, label in names.items():

@@ -4,6 +4,7 @@
 
     python benchmarks/quality.py [--animals 40] [--test 8] [--seed 0] [--set model.latent_dim=8 ...]
                                  [--out DIR] [--no-shuffle-control] [--model DIR/model.pt]
+                                 [--no-variability]
 
 Simulates a cohort (`ceneurovae.simulate.simulate_cohort`), holds out the last `--test`
 animals, trains through the front door (``ceneurovae.fit`` with the package defaults plus any
@@ -23,6 +24,11 @@ with PASS/MISS per line:
 ``--out DIR`` writes ``DIR/quality.json`` (evaluation, bar, timings, settings),
 ``DIR/table.txt`` and ``DIR/model.pt``; ``--model`` evaluates a saved model instead of
 training (it must have been trained on the same training animals).
+
+``--no-variability`` simulates the cohort without per-animal deviations of the encodings
+(`no_variability`): every animal's neurons then follow their identity's shared encoding, so
+what separates the model from the ceiling is the model, not what makes animals individuals.
+A diagnostic: the bar is defined on the default cohort.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import yaml
 import ceneurovae
 from ceneurovae.data import split_animals
 from ceneurovae.evaluate import evaluate, jsonable, shuffle_control
-from ceneurovae.simulate import simulate_cohort
+from ceneurovae.simulate import SimConfig, simulate_cohort
 
 IMPUTE_FRACTION = 0.90
 MARGIN = 0.02
@@ -57,6 +63,12 @@ def parse_sets(items: list[str]) -> dict:
             sys.exit(f"--set {item!r}: use section.key=value, e.g. model.latent_dim=8")
         out[key.strip()] = yaml.safe_load(raw)
     return out
+
+
+def no_variability() -> SimConfig:
+    """The simulator's defaults without per-animal deviations of weights, time constants and
+    loadings: every neuron encodes exactly what its identity's shared encoding says."""
+    return SimConfig(encoding_variability=0.0, tau_variability=0.0, loading_variability=0.0)
 
 
 def split_cohort(cohort, n_test: int, val_fraction: float = 0.2, seed: int = 0):
@@ -149,6 +161,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-shuffle-control", action="store_true", help="skip the shuffle control (it trains a second model)")
     p.add_argument("--model", help="evaluate this saved model instead of training one")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-variability", action="store_true",
+                   help="simulate without per-animal deviations of the encodings (a diagnostic)")
     args = p.parse_args(argv)
     if not 1 <= args.test < args.animals - 1:
         sys.exit(f"--test must leave at least 2 training animals, got --test {args.test} of --animals {args.animals}")
@@ -159,12 +173,13 @@ def main(argv=None) -> int:
     t_all = time.perf_counter()
 
     t = time.perf_counter()
-    cohort = simulate_cohort(n_animals=args.animals, seed=args.seed)
+    sim_config = no_variability() if args.no_variability else None
+    cohort = simulate_cohort(n_animals=args.animals, seed=args.seed, config=sim_config)
     times["simulate"] = time.perf_counter() - t
     cfg = ceneurovae.Config().with_overrides(overrides) if overrides else ceneurovae.Config()
     train, test, truth, val_uids = split_cohort(cohort, args.test, cfg.data.val_fraction, args.seed)
     train_uids, test_uids = list(train), list(test)
-    print(f"simulated {args.animals} animals (seed {args.seed}) in {times['simulate']:.1f} s; "
+    print(f"simulated {args.animals} animals (seed {args.seed}{', no per-animal variability' if args.no_variability else ''}) in {times['simulate']:.1f} s; "
           f"train {len(train_uids)} ({len(val_uids)} of them for early stopping: {', '.join(val_uids)}), "
           f"test {len(test_uids)}: {', '.join(test_uids)}", flush=True)
 
@@ -209,7 +224,8 @@ def main(argv=None) -> int:
         payload = ev.to_dict()
         payload["bar"] = bar
         payload["times"] = times
-        payload["settings"] = {"animals": args.animals, "test": args.test, "seed": args.seed, "overrides": overrides,
+        payload["settings"] = {"animals": args.animals, "test": args.test, "seed": args.seed,
+                               "no_variability": args.no_variability, "overrides": overrides,
                                "val_uids": val_uids, "model": args.model, "config": trained.config.to_dict()}
         with open(Path(args.out) / "quality.json", "w", encoding="utf-8") as fh:
             json.dump(jsonable(payload), fh, indent=1)
