@@ -19,7 +19,8 @@ and its error against the predictable part ``p - B - I`` is split into
 - the shape residual ``r``: what is neither part at any scale. It is then regressed on the
   true internal states through the GCaMP kernel (4 features), on the 40 filtered behavior
   features of `imputation_bound.py`, and on the first 20 principal components of the
-  visible neurons' private parts, each beside ``B`` and ``I``. The residual is slow, and
+  visible neurons' private parts, and on the model's own refined latent (what `impute`
+  decodes), each beside ``B`` and ``I``. The residual is slow, and
   slow regressors explain some of any slow series by chance, so each is also fitted with
   the same regressors taken from another held-out animal (the next one, cut to length):
   what a regressor explains above that control is what the residual owes to it.
@@ -30,8 +31,9 @@ docstring's units, the residual's explained parts as "actual / control"): with p
 variability, residual 0.045 (states 0.015 / -, behavior features 0.036 / 0.024, private
 parts 0.027 / 0.026), scale errors 0.009 / 0.007; without (``--no-variability``, the model
 retrained on that cohort), residual 0.014 (behavior features 0.009 / 0.006, private parts
-0.007 / 0.006), scale errors 0.004 / 0.004. No one source dominates what the model misses
-by itself.
+0.007 / 0.007, the model's latent 0.008 / 0.004), scale errors 0.004 / 0.004. No one
+source dominates what the model misses by itself, but its own latent explains twice what
+chance does: it carries something besides the states that reaches the hidden neurons.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from imputation_bound import behavior_features, filtered_states  # noqa: E402
 from quality import no_variability, split_cohort  # noqa: E402
 
 import ceneurovae  # noqa: E402
+from ceneurovae.api import REFINE_STEPS  # noqa: E402
 from ceneurovae.baselines import choose_hidden  # noqa: E402
 from ceneurovae.metrics import r2_score  # noqa: E402
 from ceneurovae.simulate import SimConfig, simulate_cohort  # noqa: E402
@@ -73,24 +76,28 @@ def main(argv=None) -> None:
     cohort = simulate_cohort(args.animals, seed=args.seed, config=cfg)
     _, test, truth, _ = split_cohort(cohort, args.test, seed=args.seed)
     trained = ceneurovae.load(args.model)
-    sources = ("states", "behavior", "private")
+    sources = ("states", "behavior", "private", "latent")
     rows: dict[str, list[float]] = {k: [] for k in (
         "r2", "ceiling", "a", "b", "scale_b", "scale_i", "residual",
         *[f"by_{k}" for k in sources], *[f"control_{k}" for k in sources])}
     uids = list(test)
     hidden = {u: choose_hidden(test[u].identity, u, seed=args.seed) for u in uids}
-    regressors = {}
+    regressors, preds = {}, {}
     for u in uids:
         rec, t = test[u], truth[u]
+        # what `Trained.impute` runs, keeping the refined latent it decodes (model units)
+        out = trained._run(trained._prepare(rec), hide=hidden[u], refine_steps=REFINE_STEPS,
+                           refine_prior=trained.refine_prior)
+        preds[u] = out.pred
         visible = np.setdiff1d(np.flatnonzero(rec.identity > 0), hidden[u])
         private = t.private_part[:, visible].astype(np.float64)
         private -= private.mean(0)
         left, sv, _ = np.linalg.svd(private, full_matrices=False)
         regressors[u] = {"states": filtered_states(rec, t, cfg), "behavior": behavior_features(rec, cfg),
-                         "private": left[:, :20] * sv[:20]}
+                         "private": left[:, :20] * sv[:20], "latent": out.latent - out.latent.mean(0)}
     for n, uid in enumerate(uids):
         rec, t, hide = test[uid], truth[uid], hidden[uid]
-        pred = trained.impute(rec, hide=hide)
+        pred = preds[uid]
         other = regressors[uids[(n + 1) % len(uids)]]
         for j in hide:
             y = rec.traces[:, j].astype(np.float64)
@@ -120,7 +127,7 @@ def main(argv=None) -> None:
     print(f"  internal part scale error (coefficient b {m['b']:.3f})  {m['scale_i']:.4f}")
     print(f"  shape residual                                  {m['residual']:.4f}")
     labels = {"states": "the filtered true states (4)", "behavior": "behavior features (40)",
-              "private": "visible private parts (20 PCs)"}
+              "private": "visible private parts (20 PCs)", "latent": "the model's refined latent"}
     print("    explained by                       this animal's   another's (chance)")
     for k in sources:
         print(f"      {labels[k]:32s} {m[f'by_{k}']:.4f}         {m[f'control_{k}']:.4f}")
