@@ -563,40 +563,31 @@ def test_quality_benchmark_runs(tmp_path):
     assert (tmp_path / "model.pt").is_file() and (tmp_path / "table.txt").is_file()
 
 
-def test_imputation_bound_oracles(tmp_path):
+def test_imputation_bound_oracles():
     """The oracles on a small cohort: with every neuron's true encodings, the states inferred from
     the visible neurons predict the hidden ones almost as well as the ceiling; a read-out pooled
     over other animals cannot, and knowing the shared encodings exactly lies between. A pooled
     read-out in fixed units gains from being rescaled to each recording's spread, as the data's
-    z-scoring does."""
+    z-scoring does. Without per-animal deviations (``--no-variability``) every neuron follows its
+    identity's shared encoding: the oracle that knows them reaches the ceiling, and the pooled
+    read-out comes much closer to it than with deviations."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "imputation_bound.py"
-    res = subprocess.run(
-        [sys.executable, str(script), "--animals", "8", "--test", "2"], capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(ceneurovae.__file__).resolve().parents[1])},
-    )
-    assert res.returncode == 0, res.stderr
-    frac = {line[:2]: float(line.split()[-1]) for line in res.stdout.splitlines() if line[:2] in ("no", "1.", "4.", "5'", "6.", "6'", '6"')}
+    env = {**os.environ, "PYTHONPATH": str(Path(ceneurovae.__file__).resolve().parents[1])}
+
+    def fractions(*flags):
+        res = subprocess.run([sys.executable, str(script), "--animals", "8", "--test", "2", *flags],
+                             capture_output=True, text=True, timeout=300, env=env)
+        assert res.returncode == 0, res.stderr
+        assert ("no per-animal variability" in res.stdout) == bool(flags)
+        return {line[:2]: float(line.split()[-1]) for line in res.stdout.splitlines()
+                if line[:2] in ("no", "1.", "4.", "5'", "6.", "6'", '6"')}
+
+    frac = fractions()
     assert frac["no"] == 1.0
     assert frac["1."] > 0.95
     assert frac["4."] < frac["1."] - 0.02
     assert frac["4."] < frac["5'"] < frac["1."]  # shared encodings known exactly: between the two
     assert frac["6."] + 0.01 < frac["6'"] <= frac['6"'] < frac["1."]
-
-
-def test_imputation_bound_without_variability():
-    """Without per-animal deviations every neuron follows its identity's shared encoding: the
-    oracle that knows the shared encodings reaches the ceiling, above the one that infers the
-    states with the animal's own (identical) encodings minus a hair, and the pooled read-outs
-    come much closer to it than with deviations."""
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "imputation_bound.py"
-    env = {**os.environ, "PYTHONPATH": str(Path(ceneurovae.__file__).resolve().parents[1])}
-    fracs = {}
-    for flag in ([], ["--no-variability"]):
-        res = subprocess.run([sys.executable, str(script), "--animals", "8", "--test", "2", *flag],
-                             capture_output=True, text=True, timeout=300, env=env)
-        assert res.returncode == 0, res.stderr
-        assert ("no per-animal variability" in res.stdout) == bool(flag)
-        fracs[bool(flag)] = {line[:2]: float(line.split()[-1]) for line in res.stdout.splitlines()
-                             if line[:2] in ("5'", "6'")}
-    assert fracs[True]["5'"] > 0.98 > fracs[False]["5'"]
-    assert fracs[True]["6'"] > fracs[False]["6'"] + 0.02
+    shared = fractions("--no-variability")
+    assert shared["5'"] > 0.98 > frac["5'"]
+    assert shared["6'"] > frac["6'"] + 0.02

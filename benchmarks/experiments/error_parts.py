@@ -26,14 +26,15 @@ and its error against the predictable part ``p - B - I`` is split into
   what a regressor explains above that control is what the residual owes to it.
 
 Prints mean variances over hidden neurons (the traces have unit variance) beside the
-model's imputation / ceiling. Measured on the default model (seed 0; the values are in the
-docstring's units, the residual's explained parts as "actual / control"): with per-animal
-variability, residual 0.045 (states 0.015 / -, behavior features 0.036 / 0.024, private
-parts 0.027 / 0.026), scale errors 0.009 / 0.007; without (``--no-variability``, the model
-retrained on that cohort), residual 0.014 (behavior features 0.009 / 0.006, private parts
-0.007 / 0.007, the model's latent 0.008 / 0.004), scale errors 0.004 / 0.004. No one
-source dominates what the model misses by itself, but its own latent explains twice what
-chance does: it carries something besides the states that reaches the hidden neurons.
+model's imputation / ceiling. Measured on the default model (seed 0; each explained part
+as "this animal's regressors / the control"): with per-animal variability, residual 0.045
+(states 0.015 / 0.009, behavior features 0.036 / 0.024, private parts 0.027 / 0.026, the
+model's latent 0.035 / 0.017), scale errors 0.009 / 0.007; without (``--no-variability``,
+the model retrained on that cohort), residual 0.014 (states 0.003 / 0.002, behavior
+features 0.009 / 0.006, private parts 0.007 / 0.007, the model's latent 0.008 / 0.004),
+scale errors 0.004 / 0.004. No one source dominates what the model misses by itself, but
+its own latent explains twice what chance does: it carries something besides the states
+that reaches the hidden neurons.
 """
 
 from __future__ import annotations
@@ -47,13 +48,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imputation_bound import behavior_features, filtered_states  # noqa: E402
+from imputation_bound import behavior_features, filtered_states, r2  # noqa: E402
 from quality import no_variability, split_cohort  # noqa: E402
 
 import ceneurovae  # noqa: E402
 from ceneurovae.api import REFINE_STEPS  # noqa: E402
 from ceneurovae.baselines import choose_hidden  # noqa: E402
-from ceneurovae.metrics import r2_score  # noqa: E402
 from ceneurovae.simulate import SimConfig, simulate_cohort  # noqa: E402
 
 
@@ -104,8 +104,8 @@ def main(argv=None) -> None:
             b = t.behavior_part[:, j].astype(np.float64)
             i = t.internal_part[:, j].astype(np.float64)
             b, i, pj = b - b.mean(), i - i.mean(), pred[:, j] - pred[:, j].mean()
-            rows["r2"].append(float(r2_score(pj[:, None], y[:, None])[0]))
-            rows["ceiling"].append(float(r2_score((b + i)[:, None], y[:, None])[0]))
+            rows["r2"].append(r2(pj, y))
+            rows["ceiling"].append(r2(b + i, y))
             parts = np.stack([b, i], 1)
             (a, c), *_ = np.linalg.lstsq(parts, pj, rcond=None)
             r = pj - parts @ np.array([a, c])
