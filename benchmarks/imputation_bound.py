@@ -69,7 +69,7 @@ import argparse
 import time
 
 import numpy as np
-from quality import no_variability, split_cohort
+from quality import benchmark_cohort, cohort_arguments, no_variability, split_cohort
 
 from ceneurovae.baselines import behavior_features as baseline_features
 from ceneurovae.baselines import choose_hidden
@@ -183,15 +183,10 @@ def wiener_states(resid: np.ndarray, load: np.ndarray, private_var: np.ndarray, 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--animals", type=int, default=40)
-    p.add_argument("--test", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-variability", action="store_true",
-                   help="simulate without per-animal deviations of the encodings, as quality.py --no-variability")
+    cohort_arguments(p)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    cfg = no_variability() if args.no_variability else SimConfig()
-    cohort = simulate_cohort(args.animals, seed=args.seed, config=cfg)
+    cohort, cfg = benchmark_cohort(args)
     shared = simulate_cohort(args.animals, seed=args.seed, config=no_variability())
     train, test, truth, _ = split_cohort(cohort, args.test, seed=args.seed)
     uids = sorted(cohort.datasets)

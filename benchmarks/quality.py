@@ -71,6 +71,22 @@ def no_variability() -> SimConfig:
     return SimConfig(encoding_variability=0.0, tau_variability=0.0, loading_variability=0.0)
 
 
+def cohort_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that choose the benchmark's cohort and split, shared by the scripts that
+    score on it: ``--animals``, ``--test``, ``--seed`` and ``--no-variability``."""
+    p.add_argument("--animals", type=int, default=40, help="animals to simulate (default 40)")
+    p.add_argument("--test", type=int, default=8, help="held-out animals (the last ones; default 8)")
+    p.add_argument("--seed", type=int, default=0, help="simulator, split and evaluation seed (default 0)")
+    p.add_argument("--no-variability", action="store_true",
+                   help="simulate without per-animal deviations of the encodings (a diagnostic)")
+
+
+def benchmark_cohort(args: argparse.Namespace):
+    """The cohort that `cohort_arguments`' options describe, and its simulator settings."""
+    config = no_variability() if args.no_variability else SimConfig()
+    return simulate_cohort(n_animals=args.animals, seed=args.seed, config=config), config
+
+
 def split_cohort(cohort, n_test: int, val_fraction: float = 0.2, seed: int = 0):
     """The benchmark's split of a simulated cohort: the last `n_test` animals are held out.
 
@@ -153,16 +169,12 @@ def format_bar(lines: list[dict]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--animals", type=int, default=40, help="animals to simulate (default 40)")
-    p.add_argument("--test", type=int, default=8, help="held-out animals (the last ones; default 8)")
-    p.add_argument("--seed", type=int, default=0, help="simulator, split and evaluation seed (default 0)")
+    cohort_arguments(p)
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides, e.g. train.epochs=20")
     p.add_argument("--out", help="folder for quality.json, table.txt and model.pt")
     p.add_argument("--no-shuffle-control", action="store_true", help="skip the shuffle control (it trains a second model)")
     p.add_argument("--model", help="evaluate this saved model instead of training one")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--no-variability", action="store_true",
-                   help="simulate without per-animal deviations of the encodings (a diagnostic)")
     args = p.parse_args(argv)
     if not 1 <= args.test < args.animals - 1:
         sys.exit(f"--test must leave at least 2 training animals, got --test {args.test} of --animals {args.animals}")
@@ -173,8 +185,7 @@ def main(argv=None) -> int:
     t_all = time.perf_counter()
 
     t = time.perf_counter()
-    sim_config = no_variability() if args.no_variability else None
-    cohort = simulate_cohort(n_animals=args.animals, seed=args.seed, config=sim_config)
+    cohort, _ = benchmark_cohort(args)
     times["simulate"] = time.perf_counter() - t
     cfg = ceneurovae.Config().with_overrides(overrides) if overrides else ceneurovae.Config()
     train, test, truth, val_uids = split_cohort(cohort, args.test, cfg.data.val_fraction, args.seed)

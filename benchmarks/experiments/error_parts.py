@@ -49,12 +49,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imputation_bound import behavior_features, filtered_states, r2  # noqa: E402
-from quality import no_variability, split_cohort  # noqa: E402
+from quality import benchmark_cohort, cohort_arguments, split_cohort  # noqa: E402
 
 import ceneurovae  # noqa: E402
 from ceneurovae.api import REFINE_STEPS  # noqa: E402
 from ceneurovae.baselines import choose_hidden  # noqa: E402
-from ceneurovae.simulate import SimConfig, simulate_cohort  # noqa: E402
 
 
 def explained(design: np.ndarray, y: np.ndarray) -> float:
@@ -66,14 +65,10 @@ def explained(design: np.ndarray, y: np.ndarray) -> float:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model")
-    p.add_argument("--animals", type=int, default=40)
-    p.add_argument("--test", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-variability", action="store_true")
+    cohort_arguments(p)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    cfg = no_variability() if args.no_variability else SimConfig()
-    cohort = simulate_cohort(args.animals, seed=args.seed, config=cfg)
+    cohort, cfg = benchmark_cohort(args)
     _, test, truth, _ = split_cohort(cohort, args.test, seed=args.seed)
     trained = ceneurovae.load(args.model)
     sources = ("states", "behavior", "private", "latent")

@@ -4,6 +4,8 @@
 
     python benchmarks/experiments/whole_posterior.py MODEL.pt [--steps 300] [--lr 0.1]
                                                      [--prior-weight 1] [--noise-rounds 0]
+                                                     [--animals 40] [--test 8] [--seed 0]
+                                                     [--no-variability]
 
 `ceneurovae.Trained.impute` refines the encoder's posterior mean window by window (20 Adam
 steps on each window's ELBO) and stitches the windows. Here, for each held-out animal of
@@ -33,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quality import split_cohort  # noqa: E402
+from quality import benchmark_cohort, cohort_arguments, split_cohort  # noqa: E402
 
 import ceneurovae  # noqa: E402
 from ceneurovae.baselines import choose_hidden  # noqa: E402
@@ -41,7 +43,6 @@ from ceneurovae.data import WindowDataset, collate_windows  # noqa: E402
 from ceneurovae.inference import recording_spread  # noqa: E402
 from ceneurovae.metrics import r2_score  # noqa: E402
 from ceneurovae.model.loss import kl_divergence, reconstruction_loss  # noqa: E402
-from ceneurovae.simulate import simulate_cohort  # noqa: E402
 
 
 def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: float, noise_rounds: int):
@@ -98,9 +99,7 @@ def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: flo
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("model")
-    p.add_argument("--animals", type=int, default=40)
-    p.add_argument("--test", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
+    cohort_arguments(p)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--prior-weight", type=float, default=1.0)
@@ -108,7 +107,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     trained = ceneurovae.load(args.model)
-    _, test, truth, _ = split_cohort(simulate_cohort(args.animals, seed=args.seed), args.test, seed=args.seed)
+    _, test, truth, _ = split_cohort(benchmark_cohort(args)[0], args.test, seed=args.seed)
     rows = {"ceiling": [], "encoder": [], "whole": []}
     for u, rec in test.items():
         hide = choose_hidden(rec.identity, u, seed=args.seed)
