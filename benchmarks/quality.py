@@ -14,8 +14,10 @@ never the held-out ones), evaluates it with the ground truth and the baselines
 with PASS/MISS per line:
 
 - imputation R² (vs data) >= 0.90 x the ceiling (mean over hidden neurons of each), and
-  clearly above every baseline: at least 0.02 higher in mean R², and the lower end of a 95%
-  bootstrap interval (resampling held-out animals) of the paired difference above 0;
+  clearly above every baseline: the lower end of a 95% bootstrap interval (resampling
+  held-out animals) of the paired difference in mean R² above 0 (issue 19's decision: the
+  earlier +0.02 floor is dropped; real animals, `benchmarks/real.py`, are now the judge and
+  this bar is a regression check);
 - reconstruction R² vs the noiseless truth >= 0.95;
 - behavior-only R² >= the CePNEM-like baseline's;
 - latent -> internal states, leave-one-animal-out linear R² >= 0.8;
@@ -49,7 +51,6 @@ from ceneurovae.evaluate import evaluate, jsonable, shuffle_control
 from ceneurovae.simulate import SimConfig, simulate_cohort
 
 IMPUTE_FRACTION = 0.90
-MARGIN = 0.02
 RECON_TRUTH = 0.95
 STATES = 0.80
 SHUFFLE_RETAINED = 0.10
@@ -135,8 +136,8 @@ def the_bar(ev) -> list[dict]:
     for key in ev.summary["baselines"]:
         theirs = m[key]["imputation"]["mean"]
         diff, lo, hi = paired_bootstrap(ev, key)
-        line(f"imputation clearly above {ev.summary['labels'][key]}", diff, f">= {MARGIN} and CI > 0",
-             diff >= MARGIN and lo > 0, f"model {ours:.3f} vs {theirs:.3f}; paired difference 95% CI [{lo:.3f}, {hi:.3f}]")
+        line(f"imputation clearly above {ev.summary['labels'][key]}", diff, "CI > 0",
+             lo > 0, f"model {ours:.3f} vs {theirs:.3f}; paired difference 95% CI [{lo:.3f}, {hi:.3f}]")
     rec = model["reconstruction_vs_signal"]["mean"]
     line("reconstruction R² vs noiseless truth >= 0.95", rec, f">= {RECON_TRUTH}", rec >= RECON_TRUTH,
          f"median {model['reconstruction_vs_signal']['median']:.3f}; vs data {model['reconstruction']['mean']:.3f} "

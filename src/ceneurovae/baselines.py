@@ -31,9 +31,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from .data import choose_hidden, neuron_folds
 from .identity import Vocabulary
 from .metrics import ridge_cv_from_stats
+from .model.conditional import (
+    LAMBDAS,
+    SIGMAS,
+    choose_penalty,
+    conditional_predictions,
+    moment_sums,
+    pooled_moments,
+    psd_factors,
+    smooth_time,
+)
 from .normalize import zscore
 from .recording import Recording, split_segments
 
@@ -43,8 +53,11 @@ __all__ = [
     "Baseline",
     "BehaviorRidge",
     "IdentityMean",
+    "LaggedRidge",
     "LowRank",
+    "NeuronOnlyRidge",
     "NeuronRidge",
+    "StateSpace",
     "animal_data",
     "behavior_features",
     "choose_hidden",
@@ -55,33 +68,6 @@ __all__ = [
 
 BEHAVIOR_TAUS_S = (0.0, 2.0, 6.0, 20.0, 60.0)
 """Timescales (s) of the causal exponential filters of the behavior baseline; 0 = the current frame."""
-
-
-def choose_hidden(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: int = 0) -> np.ndarray:
-    """The neurons withheld from an animal: a seeded `fraction` of its labeled neurons.
-
-    The draw depends only on (`seed`, `uid`), not on the order or number of animals, so the
-    model and every baseline see the same hidden neurons.
-
-    Parameters
-    ----------
-    identity : (N,) int, 0 = unknown (only labeled neurons are hidden)
-    uid : the animal's id
-    fraction : share of labeled neurons to hide, rounded, at least 1 when 2 or more are labeled
-
-    Returns
-    -------
-    (k,) sorted neuron indices
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"hide_fraction must be in (0, 1), got {fraction!r}")
-    labeled = np.flatnonzero(np.asarray(identity) > 0)
-    if labeled.size < 2:
-        return np.zeros(0, dtype=np.int64)
-    k = min(labeled.size - 1, max(1, int(round(fraction * labeled.size))))
-    salt = [int(b) for b in str(uid).encode("utf-8")]
-    rng = np.random.default_rng([int(seed), len(salt), *salt])
-    return np.sort(rng.choice(labeled, size=k, replace=False)).astype(np.int64)
 
 
 def vocabulary_names(rec: Recording) -> list[str]:
@@ -174,40 +160,6 @@ def animal_data(rec: Recording, vocabulary: Vocabulary, behaviors: Sequence[str]
         features=behavior_features(rec, behaviors),
         segments=split_segments(rec.timestamps),
     )
-
-
-SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
-"""Widths (frames) of the Gaussian smoothing tried by the neural baselines."""
-
-
-def smooth_time(x: np.ndarray, segments: Sequence[tuple[int, int]], sigma: float) -> np.ndarray:
-    """Gaussian smoothing along time (sd `sigma` frames) inside each segment, edges renormalized.
-
-    The neural baselines predict frame by frame; the noise of the visible neurons then
-    passes into every prediction. Smoothing the prediction (the same as predicting from
-    smoothed inputs, for a linear predictor) trades it against blur; the width is chosen
-    by cross-validation, as the model learns its own temporal integration.
-
-    x : (T, M) -> (T, M)
-    """
-    if sigma <= 0:
-        return x
-    half = int(np.ceil(4 * sigma))
-    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    out = np.empty_like(x, dtype=np.float64)
-    for a, b in segments:
-        seg, n = x[a:b], b - a
-        acc = np.zeros(seg.shape)
-        weight = np.zeros(n)
-        for j, k in enumerate(kernel):
-            shift = j - half
-            lo, hi = max(0, -shift), min(n, n - shift)
-            if lo >= hi:
-                continue
-            acc[lo:hi] += k * seg[lo + shift:hi + shift]
-            weight[lo:hi] += k
-        out[a:b] = acc / weight[:, None]
-    return out
 
 
 def _center(features: np.ndarray) -> np.ndarray:
@@ -378,128 +330,152 @@ class BehaviorRidge(Baseline):
                 "lambda_median": float(np.median(lam)) if lam.size else None}
 
 
-def _psd_inverse_factors(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigen-decomposition of a symmetric matrix with negative eigenvalues clipped to 0.
+def shift_in_segments(x: np.ndarray, m: np.ndarray, lag: int, segments: Sequence[tuple[int, int]]):
+    """``x[t + lag]`` and its mask at every frame t, inside each contiguous segment (False
+    where t + lag falls outside the frame's segment).
 
-    Pairwise-complete moments need not be positive semi-definite; clipping makes the ridge
-    system well posed for every penalty > 0.
+    x, m : (T, M) -> (T, M), (T, M)
     """
-    e, u = np.linalg.eigh((c + c.T) / 2)
-    return np.maximum(e, 0.0), u
+    if lag == 0:
+        return x, m
+    xs, ms = np.zeros_like(x), np.zeros_like(m)
+    for a, b in segments:
+        if lag > 0 and b - a > lag:
+            xs[a:b - lag], ms[a:b - lag] = x[a + lag:b], m[a + lag:b]
+        elif lag < 0 and b - a > -lag:
+            xs[a - lag:b], ms[a - lag:b] = x[a:b + lag], m[a:b + lag]
+    return xs, ms
 
 
 class NeuronRidge(Baseline):
-    """Ridge imputation from the same animal's other labeled neurons and its behavior.
+    """Ridge imputation from the same animal's other labeled neurons (and its behavior).
 
     Animals record different subsets of identities, so the regression is written in terms of
-    moments. Over the training animals, the second moment of every pair of variables
-    (identities in z units, standardized behavior features) is averaged over the frames of
-    the animals that recorded both: ``C[u, w]``. For an animal showing variables S, the
-    hidden identities H are predicted by the ridge regression whose normal equations use
-    these moments::
+    moments. The variables are each identity's z-scored trace at every lag of `lags`
+    (frame ``t + lag``) and, with `behavior`, the standardized behavior features. Over the
+    training animals, the second moment of every pair of variables is averaged over the
+    frames of the animals that recorded both, and the whole matrix is projected onto the
+    positive semi-definite ones (`model.conditional.pooled_moments`): ``C[u, w]``. For an
+    animal showing variables S, the hidden identities H (at lag 0) are predicted by the
+    ridge regression whose normal equations use these moments::
 
         x_H = C[H, S] (C[S, S] + lam I)^-1 x_S
 
-    (negative eigenvalues of ``C[S, S]`` clipped to 0), then smoothed in time
-    (`smooth_time`). The penalty ``lam`` and the smoothing width are chosen together by
-    leave-one-animal-out CV of this very task on the training animals (each training
-    animal's seeded hidden neurons predicted from the moments of the others).
-    Reconstruction predicts each observed neuron from all the others (leave-one-neuron-out,
-    same penalty and smoothing).
+    then smoothed in time (`smooth_time`). The penalty ``lam`` and the smoothing width are
+    chosen together by leave-one-animal-out CV of this very task on the training animals
+    (each training animal's labeled neurons hidden a fold at a time, `neuron_folds`, and
+    predicted from the moments of the others). The model's linear read-out
+    (`model.conditional.LinearReadout`) is this ridge without lags and behavior.
+    Reconstruction predicts each observed neuron from all the other neurons (leave-one-
+    neuron-out, its own lagged values excluded; same penalty and smoothing).
     """
 
     key = "ridge"
     label = "ridge (other neurons + behavior)"
-    LAMBDAS = np.logspace(-4, 1, 11)
+    LAMBDAS = LAMBDAS
+    lags: tuple[int, ...] = (0,)
+    behavior: bool = True
 
     def fit(self, animals, vocabulary, *, hide_fraction=0.2, seed=0):
-        self.scale_ = _FeatureScaler(animals)
+        self.scale_ = _FeatureScaler(animals) if animals else None
         self.n_id = len(vocabulary) - 1
-        self.n_feat = animals[0].features.shape[1] if animals else 0
-        stats = [self._moments(a) for a in animals]
+        self.n_feat = animals[0].features.shape[1] if animals and self.behavior else 0
+        stats = [moment_sums(*self._variables(a)) for a in animals]
         self.sum_ = sum(s[0] for s in stats)
         self.count_ = sum(s[1] for s in stats)
+        self.moments_ = pooled_moments(self.sum_, self.count_)
         if len(animals) < 2:
             self.lam_, self.sigma_ = 0.1, 0.0
             return self
-        sse = np.zeros((len(self.LAMBDAS), len(SIGMAS)))
-        for a, (s, c) in zip(animals, stats):
-            moments = self._as_moments(self.sum_ - s, self.count_ - c)
-            hide = choose_hidden(a.identity, a.uid, hide_fraction, seed)
-            if hide.size == 0:
-                continue
-            for i, pred in enumerate(self._impute_all(moments, a, hide, self.LAMBDAS)):
-                for j, sigma in enumerate(SIGMAS):
-                    err = np.where(a.mask[:, hide], smooth_time(pred, a.segments, sigma) - a.z[:, hide], 0.0)
-                    sse[i, j] += (err**2).sum()
-        i, j = np.unravel_index(int(np.argmin(sse)), sse.shape)
-        self.lam_, self.sigma_ = float(self.LAMBDAS[i]), float(SIGMAS[j])
-        self.cv_sse_ = sse
+        tasks = []
+        for a in animals:  # every labeled neuron hidden once, a fold at a time
+            x = self._variables(a)[0]
+            tasks.append([(x, self._columns(a, np.setdiff1d(a.labeled, hide)), self._target_columns(a, hide),
+                           a.z[:, hide], a.mask[:, hide], a.segments)
+                          for hide in neuron_folds(a.identity, a.uid, hide_fraction, seed)])
+        self.lam_, self.sigma_, self.cv_sse_ = choose_penalty(stats, tasks, self.LAMBDAS, SIGMAS)
         return self
 
-    # -- variables: identity v -> column v - 1; behavior features after the identities ----
+    # -- variables: identity v at lag index l -> column l * n_id + v - 1; behavior last -----
     def _variables(self, animal: AnimalData) -> tuple[np.ndarray, np.ndarray]:
         T = len(animal.z)
-        x = np.zeros((T, self.n_id + self.n_feat))
-        m = np.zeros((T, self.n_id + self.n_feat), dtype=bool)
+        L = len(self.lags)
+        x = np.zeros((T, L * self.n_id + self.n_feat))
+        m = np.zeros((T, L * self.n_id + self.n_feat), dtype=bool)
         lab = animal.labeled
         cols = animal.identity[lab] - 1
-        x[:, cols] = np.where(animal.mask[:, lab], animal.z[:, lab], 0.0)
-        m[:, cols] = animal.mask[:, lab]
-        f = animal.features
-        x[:, self.n_id:] = self.scale_(f)
-        m[:, self.n_id:] = np.isfinite(f)
+        z0 = np.where(animal.mask[:, lab], animal.z[:, lab], 0.0)
+        for i, lag in enumerate(self.lags):
+            zl, ml = shift_in_segments(z0, animal.mask[:, lab], lag, animal.segments)
+            x[:, i * self.n_id + cols] = zl
+            m[:, i * self.n_id + cols] = ml
+        if self.n_feat:
+            f = animal.features
+            x[:, L * self.n_id:] = self.scale_(f)
+            m[:, L * self.n_id:] = np.isfinite(f)
         return x, m
 
-    def _moments(self, animal):
-        x, m = self._variables(animal)
-        xm = x * m
-        return xm.T @ xm, m.T.astype(np.float64) @ m.astype(np.float64)
+    def _columns(self, animal, neurons):
+        """Variable columns of `neurons` at every lag, then the behavior features."""
+        ids = animal.identity[neurons] - 1
+        cols = [i * self.n_id + ids for i in range(len(self.lags))]
+        cols.append(len(self.lags) * self.n_id + np.arange(self.n_feat))
+        return np.concatenate(cols).astype(np.int64)
 
-    @staticmethod
-    def _as_moments(total, count):
-        return np.where(count > 0, total / np.maximum(count, 1.0), 0.0)
+    def _target_columns(self, animal, neurons):
+        """Variable columns of `neurons` at lag 0."""
+        return self.lags.index(0) * self.n_id + animal.identity[neurons] - 1
 
-    def _visible(self, animal, hide):
-        vis = np.setdiff1d(animal.labeled, hide)
-        cols = np.concatenate([animal.identity[vis] - 1, self.n_id + np.arange(self.n_feat)]).astype(np.int64)
-        return cols
-
-    def _impute_all(self, moments, animal, hide, lambdas):
-        x, _ = self._variables(animal)
-        vis = self._visible(animal, hide)
-        tgt = animal.identity[hide] - 1
-        e, u = _psd_inverse_factors(moments[np.ix_(vis, vis)])
-        proj = x[:, vis] @ u  # (T, r)
-        cross = moments[np.ix_(tgt, vis)] @ u  # (H, r)
-        for lam in lambdas:
-            yield (proj / (e + lam)) @ cross.T
+    def _impute(self, animal, hide, x=None):
+        if x is None:
+            x, _ = self._variables(animal)
+        vis = self._columns(animal, np.setdiff1d(animal.labeled, hide))
+        pred = next(conditional_predictions(self.moments_, x, vis, self._target_columns(animal, hide), [self.lam_]))
+        return smooth_time(pred, animal.segments, self.sigma_)
 
     def impute(self, animal, hide):
         hide = np.asarray(hide, dtype=np.int64)
         out = np.full(animal.z.shape, np.nan)
         if hide.size:
-            moments = self._as_moments(self.sum_, self.count_)
-            pred = next(self._impute_all(moments, animal, hide, [self.lam_]))
-            out[:, hide] = smooth_time(pred, animal.segments, self.sigma_)
+            out[:, hide] = self._impute(animal, hide)
         return out
 
     def reconstruct(self, animal):
         x, _ = self._variables(animal)
         lab = animal.labeled
-        cols = np.concatenate([animal.identity[lab] - 1, self.n_id + np.arange(self.n_feat)]).astype(np.int64)
-        moments = self._as_moments(self.sum_, self.count_)
-        e, u = _psd_inverse_factors(moments[np.ix_(cols, cols)])
-        prec = (u / (e + self.lam_)) @ u.T
-        xs = x[:, cols]
-        # the Gaussian conditional of each variable given all the others, from the precision
-        loo = xs - (xs @ prec) / np.diag(prec)
         out = np.full(animal.z.shape, np.nan)
-        out[:, lab] = smooth_time(loo[:, : lab.size], animal.segments, self.sigma_)
+        if self.lags == (0,):
+            # the Gaussian conditional of each variable given all the others, from the precision
+            cols = self._columns(animal, lab)
+            e, u = psd_factors(self.moments_[np.ix_(cols, cols)])
+            prec = (u / (e + self.lam_)) @ u.T
+            xs = x[:, cols]
+            loo = xs - (xs @ prec) / np.diag(prec)
+            out[:, lab] = smooth_time(loo[:, : lab.size], animal.segments, self.sigma_)
+            return out
+        for n in lab:  # each neuron from the others, its own lagged values excluded
+            out[:, n] = self._impute(animal, np.array([n]), x)[:, 0]
         return out
 
     def describe(self):
-        return {"lambda": self.lam_, "sigma_frames": self.sigma_}
+        return {"lambda": self.lam_, "sigma_frames": self.sigma_, "lags": list(self.lags), "behavior": self.behavior}
+
+
+class NeuronOnlyRidge(NeuronRidge):
+    """`NeuronRidge` from the other neurons alone, without behavior."""
+
+    key = "ridge_neurons"
+    label = "ridge (other neurons only)"
+    behavior = False
+
+
+class LaggedRidge(NeuronRidge):
+    """`NeuronRidge` that also reads the other neurons one frame before and after (separate
+    coefficients for t-1, t and t+1), plus behavior: a linear predictor with temporal context."""
+
+    key = "ridge_lagged"
+    label = "ridge (other neurons at t-1, t, t+1 + behavior)"
+    lags = (-1, 0, 1)
 
 
 # -- factor analysis with missing data ------------------------------------------------------
@@ -585,7 +561,7 @@ def fit_factor_analysis(blocks: Sequence[_Block], D: int, K: int, max_iter: int 
     n_obs = np.diag(cnt)
     mu = np.where(n_obs > 0, s1 / np.maximum(n_obs, 1), 0.0)
     cov = np.where(cnt > 0, s2 / np.maximum(cnt, 1), 0.0) - np.outer(mu, mu) * (cnt > 0)
-    e, u = _psd_inverse_factors(cov)
+    e, u = psd_factors(cov)
     top = np.argsort(e)[::-1][:K]
     W = u[:, top] * np.sqrt(np.maximum(e[top], 1e-6))[None, :] * 0.9
     psi = np.where(seen, np.maximum(np.diag(cov) - (W**2).sum(1), 0.05), 1.0)
@@ -700,6 +676,255 @@ class LowRank(Baseline):
                 "cv_sse": {str(k): float(v.min()) for k, v in self.cv_sse_.items()}}
 
 
+# -- linear-Gaussian state-space model ---------------------------------------------------------
+
+@dataclass
+class _Sequence:
+    """One contiguous stretch of an animal in identity space, for the Kalman smoother.
+
+    y (T, D) values, 0 where not observed; m (T, D) observed; f (T, F) inputs (behavior).
+    """
+
+    y: np.ndarray
+    m: np.ndarray
+    f: np.ndarray
+
+
+def kalman_smoother(seq: _Sequence, A, Q, C, Dm, d, R, tol: float = 1e-10):
+    """Posterior of the states of ``s_t = A s_{t-1} + w, x_t = C s_t + Dm f_t + d + e`` given
+    the observed entries of ``seq`` (s_0 ~ N(0, I), w ~ N(0, Q), e ~ N(0, diag R)).
+
+    The update is written in information form, so each frame costs a few K x K operations
+    whatever its number of observed variables; frames that share a pattern of observed
+    variables share its information matrix. The covariances do not depend on the data:
+    once they stop changing within a run of frames with the same pattern (`tol`), the
+    steady state is reused, forward and backward, and only the means are recomputed.
+
+    Returns
+    -------
+    mean (T, K), cov (T, K, K) of each state, and the lag-one cross-covariances
+    ``Cov(s_{t+1}, s_t)`` (T-1, K, K).
+    """
+    T, K = len(seq.y), A.shape[0]
+    resid = (seq.y - seq.f @ Dm.T - d) * seq.m / R  # (T, D): R^-1 (y - Dm f - d) on observed entries
+    h = resid @ C  # (T, K)
+    keys = [row.tobytes() for row in np.packbits(seq.m, axis=1)]
+    info_of: dict[bytes, np.ndarray] = {}
+    for key, t in zip(keys, range(T)):
+        if key not in info_of:
+            o = seq.m[t]
+            info_of[key] = (C[o] / R[o, None]).T @ C[o]
+    eye = np.eye(K)
+    Pp = np.zeros((T, K, K))  # predicted covariance
+    Pf = np.zeros((T, K, K))  # filtered covariance
+    WA = np.zeros((T, K, K))  # Pf inv(Pp) A: weight of the previous mean in the filtered one
+    rep = np.zeros(T, dtype=bool)  # frame t repeats the covariances of frame t - 1
+    for t in range(T):
+        if t > 1 and rep[t - 1] and keys[t] == keys[t - 1]:
+            Pp[t], Pf[t], WA[t], rep[t] = Pp[t - 1], Pf[t - 1], WA[t - 1], True
+            continue
+        P_pred = eye.copy() if t == 0 else A @ Pf[t - 1] @ A.T + Q
+        P_pred = (P_pred + P_pred.T) / 2
+        info = np.linalg.inv(P_pred)
+        Pp[t] = P_pred
+        Pf[t] = np.linalg.inv(info + info_of[keys[t]])
+        WA[t] = Pf[t] @ info @ A
+        # steady from here on: the next frames of this pattern repeat these covariances
+        rep[t] = t > 0 and keys[t] == keys[t - 1] and np.abs(Pp[t] - Pp[t - 1]).max() < tol
+    drive = np.einsum("tij,tj->ti", Pf, h)
+    mf = np.zeros((T, K))
+    m = np.zeros(K)
+    for t in range(T):
+        m = (WA[t] @ m if t else 0.0) + drive[t]
+        mf[t] = m
+    ms, Ps = mf.copy(), Pf.copy()
+    Gs = np.zeros((max(T - 1, 0), K, K))
+    pred_next = mf @ A.T  # A m_f[t] = the predicted mean of frame t + 1
+    steady = False
+    for t in range(T - 2, -1, -1):
+        # G and the smoothed covariance repeat where the forward pass did on both sides
+        same = t + 2 < T and rep[t + 1] and rep[t + 2]
+        if steady and same:
+            Gs[t], Ps[t] = Gs[t + 1], Ps[t + 1]
+        else:
+            Gs[t] = Pf[t] @ A.T @ np.linalg.inv(Pp[t + 1])
+            Ps[t] = Pf[t] + Gs[t] @ (Ps[t + 1] - Pp[t + 1]) @ Gs[t].T
+            steady = same and np.abs(Ps[t] - Ps[t + 1]).max() < tol
+        ms[t] = mf[t] + Gs[t] @ (ms[t + 1] - pred_next[t])
+    cross = Ps[1:] @ Gs.transpose(0, 2, 1)
+    return ms, Ps, cross
+
+
+class StateSpace(Baseline):
+    """A linear-Gaussian state-space model over identities, imputing by Kalman smoothing.
+
+    ::
+
+        s_t = A s_{t-1} + w_t,            w_t ~ N(0, Q),   s_t in R^K
+        x_t = C s_t + B f_t + d + e_t,    e_t ~ N(0, diag R)
+
+    with ``x_t`` the vector of every identity of the vocabulary (z units; those an animal did
+    not record are missing) and, with `behavior`, ``f_t`` the standardized behavior features
+    (`_FeatureScaler`; off by default: on the real dev set their loadings, fitted on a few
+    animals, made imputation worse than none). Fitted on the training animals by EM with
+    missing data, starting from factor analysis (`fit_factor_analysis`) with A = 0.9 I, each
+    contiguous stretch of a recording a sequence of its own. A held-out animal's hidden
+    neurons are treated as missing: the smoother infers the states from the visible neurons
+    of every frame before and after, and predicts ``C s_t + B f_t + d``. This is the linear
+    model with temporal context, the fair test of what a nonlinear sequential model adds.
+
+    The state dimension K and the number of EM iterations (EM raises the training
+    likelihood but, on few animals, can lower the imputation of new ones) are chosen
+    together by CV of the imputation task over groups of training animals (`n_folds`; on
+    a seeded subset of at most `max_cv_animals` of them, for time), then the model is
+    fitted to all of them.
+    """
+
+    key = "lds"
+    label = "linear state-space (Kalman)"
+    ITERATIONS = (0, 2, 5, 10, 20)
+
+    def __init__(self, ranks: Sequence[int] = (4, 8, 16), n_folds: int = 3, behavior: bool = False,
+                 ridge: float = 10.0, max_cv_animals: int = 8):
+        self.ranks = tuple(int(k) for k in ranks)
+        self.n_folds = int(n_folds)
+        self.behavior = bool(behavior)
+        self.ridge = float(ridge)
+        self.max_cv_animals = int(max_cv_animals)
+
+    def fit(self, animals, vocabulary, *, hide_fraction=0.2, seed=0):
+        self.n_id = len(vocabulary) - 1
+        self.scale_ = _FeatureScaler(animals) if animals else None
+        n_seen = len({int(v) for a in animals for v in a.identity[a.labeled]})
+        ranks = [k for k in self.ranks if k < max(n_seen, 2)] or [1]
+        self.cv_sse_: dict[str, float] = {}
+        self.rank_, self.iterations_ = ranks[0], self.ITERATIONS[-1]
+        if len(animals) >= 2:
+            # the choice is made on at most `max_cv_animals` of them (a seeded subset), for time
+            rng = np.random.default_rng(seed)
+            cv = [animals[i] for i in sorted(rng.permutation(len(animals))[: self.max_cv_animals])]
+            folds = rng.permutation(len(cv)) % min(self.n_folds, len(cv))
+            sse = np.zeros((len(ranks), len(self.ITERATIONS)))
+            for i, K in enumerate(ranks):
+                for g in np.unique(folds):
+                    held = [a for a, k in zip(cv, folds) if k == g]
+                    hides = [choose_hidden(a.identity, a.uid, hide_fraction, seed) for a in held]
+                    for j, params in enumerate(self._em([a for a, k in zip(cv, folds) if k != g], K)):
+                        for a, hide in zip(held, hides):
+                            pred = self._predict(params, a, hide)[:, hide]
+                            sse[i, j] += float((np.where(a.mask[:, hide], pred - a.z[:, hide], 0.0) ** 2).sum())
+            i, j = np.unravel_index(int(np.argmin(sse)), sse.shape)
+            self.rank_, self.iterations_ = ranks[i], self.ITERATIONS[j]
+            self.cv_sse_ = {f"K={K},iter={n}": float(sse[a, b]) for a, K in enumerate(ranks)
+                            for b, n in enumerate(self.ITERATIONS)}
+        for j, params in enumerate(self._em(animals, self.rank_)):
+            if self.ITERATIONS[j] == self.iterations_:
+                self.params_ = params
+                break
+        return self
+
+    def _sequences(self, animal: AnimalData, hide: np.ndarray | None = None) -> list[_Sequence]:
+        keep = np.setdiff1d(animal.labeled, [] if hide is None else hide)
+        T = len(animal.z)
+        y = np.zeros((T, self.n_id))
+        m = np.zeros((T, self.n_id), dtype=bool)
+        cols = animal.identity[keep] - 1
+        y[:, cols] = np.where(animal.mask[:, keep], animal.z[:, keep], 0.0)
+        m[:, cols] = animal.mask[:, keep]
+        f = self.scale_(animal.features) if self.behavior else np.zeros((T, 0))
+        return [_Sequence(y[a:b], m[a:b], f[a:b]) for a, b in animal.segments]
+
+    def _em(self, animals, K):
+        """EM from the factor-analysis start; yields the parameters after each count of
+        iterations in `ITERATIONS`."""
+        seqs = [s for a in animals for s in self._sequences(a)]
+        D, F = self.n_id, seqs[0].f.shape[1] if seqs else 0
+        blocks = [b for a in animals for b in _blocks(a, self.n_id)[0]]
+        C, d, R = fit_factor_analysis(blocks, D, K, max_iter=20)[:3]
+        Bm = np.zeros((D, F))
+        seen = np.zeros(D, dtype=bool)
+        for s in seqs:
+            seen |= s.m.any(0)
+        idx = np.flatnonzero(seen)
+        A, Q = 0.9 * np.eye(K), 0.19 * np.eye(K)
+        q = K + F + 1
+        pen = np.full(q, self.ridge)
+        pen[-1] = 0.0  # no penalty on the offset
+        n_steps = max(sum(len(s.y) - 1 for s in seqs), 1)
+        for it in range(self.ITERATIONS[-1] + 1):
+            if it in self.ITERATIONS:
+                yield A.copy(), Q.copy(), C.copy(), Bm.copy(), d.copy(), R.copy()
+            if it == self.ITERATIONS[-1]:
+                return
+            Szz, Szy = np.zeros((D, q, q)), np.zeros((D, q))
+            Syy, n = np.zeros(D), np.zeros(D)
+            S11, S10, S00 = np.zeros((K, K)), np.zeros((K, K)), np.zeros((K, K))
+            for s in seqs:
+                ms, Ps, cross = kalman_smoother(s, A, Q, C, Bm, d, R)
+                T = len(ms)
+                z = np.concatenate([ms, s.f, np.ones((T, 1))], axis=1)  # (T, q)
+                w = s.m.astype(np.float64)
+                # sum over frames of E[z z^T] for each variable, over the frames it is observed:
+                # once for the variables seen in every frame, frame by frame for the others
+                Ezz = z.T @ z
+                Ezz[:K, :K] += Ps.sum(0)
+                full = s.m.all(0)
+                Szz[full] += Ezz
+                part = np.flatnonzero(s.m.any(0) & ~full)
+                if part.size:
+                    wp = w[:, part]
+                    Szz[part] += (wp.T @ (z[:, :, None] * z[:, None, :]).reshape(T, q * q)).reshape(-1, q, q)
+                    Szz[part, :K, :K] += (wp.T @ Ps.reshape(T, K * K)).reshape(-1, K, K)
+                Szy += (s.y * w).T @ z
+                Syy += (s.y**2 * w).sum(0)
+                n += w.sum(0)
+                if T > 1:
+                    S11 += ms[1:].T @ ms[1:] + Ps[1:].sum(0)
+                    S00 += ms[:-1].T @ ms[:-1] + Ps[:-1].sum(0)
+                    S10 += ms[1:].T @ ms[:-1] + cross.sum(0)
+            L = np.linalg.solve(Szz[idx] + np.diag(pen)[None], Szy[idx][:, :, None])[:, :, 0]
+            C[idx], Bm[idx], d[idx] = L[:, :K], L[:, K:K + F], L[:, -1]
+            R[idx] = np.maximum((Syy[idx] - (L * Szy[idx]).sum(1)) / np.maximum(n[idx], 1), 1e-3)
+            A = S10 @ np.linalg.inv(S00 + 1e-6 * np.eye(K))
+            Q = (S11 - A @ S10.T) / n_steps
+            Q = (Q + Q.T) / 2 + 1e-6 * np.eye(K)
+
+    def _predict(self, params, animal, hide):
+        A, Q, C, Bm, d, R = params
+        out = np.full(animal.z.shape, np.nan)
+        lab = animal.labeled
+        cols = animal.identity[lab] - 1
+        for (a, b), s in zip(animal.segments, self._sequences(animal, hide)):
+            ms = kalman_smoother(s, A, Q, C, Bm, d, R)[0]
+            out[a:b, lab] = ms @ C[cols].T + s.f @ Bm[cols].T + d[cols]
+        return out
+
+    def impute(self, animal, hide):
+        return self._predict(self.params_, animal, np.asarray(hide, dtype=np.int64))
+
+    def reconstruct(self, animal):
+        return self._predict(self.params_, animal, None)
+
+    def from_behavior(self, animal):
+        """The states at their prior mean (0): ``B f_t + d`` (with `behavior`; else not offered)."""
+        if not self.behavior:
+            return None
+        _, _, _, Bm, d, _ = self.params_
+        out = np.full(animal.z.shape, np.nan)
+        lab = animal.labeled
+        cols = animal.identity[lab] - 1
+        out[:, lab] = self.scale_(animal.features) @ Bm[cols].T + d[cols]
+        return out
+
+    def latents(self, animal):
+        A, Q, C, Bm, d, R = self.params_
+        return np.concatenate([kalman_smoother(s, A, Q, C, Bm, d, R)[0] for s in self._sequences(animal)])
+
+    def describe(self):
+        return {"state_dim": self.rank_, "em_iterations": self.iterations_, "behavior": self.behavior,
+                "cv_sse": self.cv_sse_}
+
+
 def default_baselines() -> list[Baseline]:
     """The baselines of every evaluation, in table order."""
-    return [IdentityMean(), BehaviorRidge(), NeuronRidge(), LowRank()]
+    return [IdentityMean(), BehaviorRidge(), NeuronRidge(), NeuronOnlyRidge(), LaggedRidge(), LowRank(), StateSpace()]

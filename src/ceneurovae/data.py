@@ -42,7 +42,9 @@ __all__ = [
     "WindowDataset",
     "EpochSampler",
     "build_loaders",
+    "choose_hidden",
     "collate_windows",
+    "neuron_folds",
     "split_animals",
     "resolve_scaler",
 ]
@@ -234,6 +236,56 @@ class EpochSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.n
+
+
+def choose_hidden(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: int = 0) -> np.ndarray:
+    """The neurons withheld from an animal: a seeded `fraction` of its labeled neurons.
+
+    The draw depends only on (`seed`, `uid`), not on the order or number of animals, so the
+    model and every baseline see the same hidden neurons.
+
+    Parameters
+    ----------
+    identity : (N,) int, 0 = unknown (only labeled neurons are hidden)
+    uid : the animal's id
+    fraction : share of labeled neurons to hide, rounded, at least 1 when 2 or more are labeled
+
+    Returns
+    -------
+    (k,) sorted neuron indices
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"hide_fraction must be in (0, 1), got {fraction!r}")
+    labeled = np.flatnonzero(np.asarray(identity) > 0)
+    if labeled.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    k = min(labeled.size - 1, max(1, int(round(fraction * labeled.size))))
+    salt = [int(b) for b in str(uid).encode("utf-8")]
+    rng = np.random.default_rng([int(seed), len(salt), *salt])
+    return np.sort(rng.choice(labeled, size=k, replace=False)).astype(np.int64)
+
+
+def neuron_folds(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: int = 0) -> list[np.ndarray]:
+    """An animal's labeled neurons split into ``round(1 / fraction)`` seeded folds.
+
+    Withholding each fold in turn scores every labeled neuron once, each time with about
+    `fraction` of its animal's labeled neurons withheld beside it: five times the neurons of a
+    single `choose_hidden` draw, for choices made on few animals. The folds depend only on
+    (`seed`, `uid`) and the labeled neurons.
+
+    Returns
+    -------
+    list of sorted index arrays (empty with fewer than 2 labeled neurons)
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"hide_fraction must be in (0, 1), got {fraction!r}")
+    labeled = np.flatnonzero(np.asarray(identity) > 0)
+    if labeled.size < 2:
+        return []
+    n_folds = int(min(max(round(1.0 / fraction), 2), labeled.size))
+    salt = [int(b) for b in str(uid).encode("utf-8")]
+    perm = np.random.default_rng([int(seed), 7, len(salt), *salt]).permutation(labeled)
+    return [np.sort(perm[i::n_folds]).astype(np.int64) for i in range(n_folds)]
 
 
 def split_animals(uids: Sequence[str], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
