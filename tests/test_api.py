@@ -139,27 +139,47 @@ class TestTrainedMethods:
             with pytest.raises(ConfigError, match="refine_prior"):
                 trained.impute(rec, hide=[0], refine_prior=bad)
 
-    def test_fit_chooses_the_refinement_prior_on_its_validation_animals(self, trained, cohort):
-        from ceneurovae.api import REFINE_PRIORS, choose_refine_prior
-        from ceneurovae.baselines import choose_hidden
+    def test_fit_calibrates_on_its_validation_animals(self, trained, cohort):
+        from ceneurovae.api import (
+            BEHAVIOR_SCALES,
+            MIN_CALIBRATION_NEURONS,
+            MIXES,
+            REFINE_PRIORS,
+            choose_refine_prior,
+        )
+        from ceneurovae.data import choose_hidden, neuron_folds
         from ceneurovae.normalize import zscore
 
-        val = [cohort[0][u] for u in trained.val_uids]
-        best, scores = choose_refine_prior(trained, val)
-        assert set(scores) == set(REFINE_PRIORS) and best == max(scores, key=scores.get)
-        assert trained.refine_prior == best  # what fit chose, from the same animals
-        assert f"refine_prior={best:g}" in repr(trained)
-        # each score is the mean R² of the hidden neurons, imputed with that weight
-        rec = val[0]
-        hide = choose_hidden(rec.identity, rec.uid)
-        z, mean, std = zscore(rec.traces, rec.mask)
-        pz = (trained.impute(rec, hide=hide, refine_prior=2.0) - mean) / std
-        r2 = [1 - np.sum((z[:, j] - pz[:, j]) ** 2) / np.sum((z[:, j] - z[:, j].mean()) ** 2) for j in hide]
-        assert scores[2.0] == pytest.approx(np.mean(r2), abs=1e-4)
+        cal = trained.calibration
+        assert set(cal.imputation) == {(p, m) for p in REFINE_PRIORS for m in MIXES}
+        assert set(cal.behavior_only) == set(BEHAVIOR_SCALES)
+        assert (trained.refine_prior, trained.linear_mix) == max(cal.imputation, key=cal.imputation.get)
+        assert trained.behavior_scale == max(cal.behavior_only, key=cal.behavior_only.get)
+        assert f"refine_prior={trained.refine_prior:g}" in repr(trained)
+        # each latent-only score is the mean R² of the hidden neurons imputed with that weight
+        val = [trained._prepare(cohort[0][u]) for u in trained.val_uids]
+        draws = [choose_hidden(r.identity, r.uid) for r in val]
+        sets = ([neuron_folds(r.identity, r.uid) for r in val] if sum(map(len, draws)) < MIN_CALIBRATION_NEURONS
+                else [[h] for h in draws])
+        mix = trained.linear_mix
+        trained.model.linear.set_mix(0.0)
+        try:
+            r2 = []
+            for rec, folds in zip(val, sets):
+                z, mean, std = zscore(rec.traces, rec.mask)
+                for hide in folds:
+                    pz = (trained.impute(rec, hide=hide, refine_prior=2.0) - mean) / std
+                    r2 += [1 - np.sum((z[:, j] - pz[:, j]) ** 2) / np.sum((z[:, j] - z[:, j].mean()) ** 2) for j in hide]
+        finally:
+            trained.model.linear.set_mix(mix)
+        assert cal.imputation[(2.0, 0.0)] == pytest.approx(np.mean(r2), abs=1e-4)
         # impute's default is the chosen weight
-        np.testing.assert_array_equal(trained.impute(rec, hide=hide), trained.impute(rec, hide=hide, refine_prior=best))
-        # nothing to score: the model keeps its weight
-        assert choose_refine_prior(trained, []) == (trained.refine_prior, {})
+        rec, hide = val[0], sets[0][0]
+        np.testing.assert_array_equal(trained.impute(rec, hide=hide),
+                                      trained.impute(rec, hide=hide, refine_prior=trained.refine_prior))
+        # choose_refine_prior: the same choice among the prior weights alone; nothing to score: no change
+        best, scores = choose_refine_prior(trained, [])
+        assert (best, scores) == (trained.refine_prior, {})
 
     def test_recording_gain_uses_each_recordings_own_spread(self, trained, cohort):
         from ceneurovae.inference import recording_spread, run_recording
@@ -181,7 +201,8 @@ class TestTrainedMethods:
         again, _ = recording_spread(core, scrambled, trained.scaler, window_T=trained.window_T, hide=hide)
         torch.testing.assert_close(again, spread)
         # the gain follows the recording: the same raw read-out, divided by its own spread
-        gained = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False).pred
+        gained = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False,
+                               mix=0.0).pred  # the latent read-out alone
         raw_fine = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False, raw=True).pred
         ids = torch.as_tensor(rec.identity[labeled])
         floor = torch.exp(core.decoder.gain_floor(ids).squeeze(-1)).detach().numpy()

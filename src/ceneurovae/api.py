@@ -19,27 +19,29 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .baselines import choose_hidden
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, load_config
-from .data import build_loaders
+from .data import build_loaders, choose_hidden, neuron_folds
 from .distributed import is_distributed, is_main_process, world_size
 from .errors import CheckpointError, ConfigError, DataError, DataWarning
 from .identity import Vocabulary, canonical_label
 from .inference import ridge_readout, run_recording
 from .metrics import r2_score
 from .model import NeuroBehaviorVAE, VAEConfig
+from .model.conditional import fit_conditional
 from .normalize import BehaviorScaler, zscore
 from .optimizer import build_optimizer, build_scheduler
-from .recording import Recording
+from .recording import Recording, split_segments
 from .train import EpochRecord, fit_model, unwrap
 
-__all__ = ["fit", "load", "Trained", "choose_refine_prior", "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
+__all__ = ["fit", "load", "Trained", "Calibration", "calibrate", "choose_refine_prior", "install_linear_readout",
+           "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
 
@@ -69,13 +71,31 @@ REFINE_PRIOR = 4.0
 `Trained.impute` and `choose_refine_prior`."""
 
 REFINE_PRIORS = (1.0, 2.0, 4.0, 8.0)
-"""The weights `fit` tries on its validation animals (`choose_refine_prior`)."""
+"""The weights `fit` tries on its validation animals (`calibrate`)."""
+
+MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Weights of the linear read-out in the imputation that `fit` tries on its validation animals."""
+
+MIN_CALIBRATION_NEURONS = 100
+"""With fewer hidden neurons than this in one seeded draw over the validation animals,
+`calibrate` hides every labeled neuron once, a fold at a time (`neuron_folds`)."""
+
+BEHAVIOR_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Factors of the prediction from behavior alone that `fit` tries on its validation animals:
+across animals behavior may predict little, and a smaller prediction then scores better."""
 
 
 def _check_steps(steps) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ConfigError(f"refine_steps must be a whole number >= 0, got {steps!r}")
     return int(steps)
+
+
+def _check_scale(scale) -> float:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(scale) or scale < 0:
+        raise ConfigError(f"behavior_scale must be a number >= 0, got {scale!r}")
+    return float(scale)
 
 
 def _check_prior(weight) -> float:
@@ -147,7 +167,11 @@ class Trained:
     train_uids, val_uids : list of str
     refine_prior : float
         Weight of the prior in the refinement of `impute` (chosen by `fit` on its validation
-        animals: `choose_refine_prior`).
+        animals: `calibrate`).
+    behavior_scale : float
+        Factor applied to predictions from behavior alone (`from_behavior`, `generate`),
+        chosen by `fit` on its validation animals (`calibrate`): 0 says that what the model
+        learned of behavior did not carry over to animals it had not seen.
     """
 
     def __init__(
@@ -160,9 +184,12 @@ class Trained:
         train_uids: Sequence[str] = (),
         val_uids: Sequence[str] = (),
         refine_prior: float = REFINE_PRIOR,
+        behavior_scale: float = 1.0,
     ):
         self.model = unwrap(model)
         self.refine_prior = _check_prior(refine_prior)
+        self.behavior_scale = _check_scale(behavior_scale)
+        self.calibration: Calibration | None = None  # what `fit` chose on its validation animals
         self.config = config
         self.vocabulary = vocabulary
         self.scaler = scaler
@@ -175,12 +202,18 @@ class Trained:
         return (
             f"Trained({c.latent} latent Z={c.latent_dim}, {c.encoder} encoder H={c.hidden_dim}, "
             f"{len(self.vocabulary) - 1} identities, behaviors={list(self.scaler.names)}, "
-            f"{len(self.history)} epochs, refine_prior={self.refine_prior:g})"
+            f"{len(self.history)} epochs, refine_prior={self.refine_prior:g}, linear mix={self.linear_mix:g}, "
+            f"behavior_scale={self.behavior_scale:g})"
         )
 
     @property
     def behavior_names(self) -> list[str]:
         return list(self.scaler.names)
+
+    @property
+    def linear_mix(self) -> float:
+        """Weight of the linear read-out in the imputation of hidden neurons (0: none)."""
+        return 0.0 if self.model.linear is None else float(self.model.linear.mix)
 
     @property
     def window_T(self) -> int:
@@ -275,9 +308,12 @@ class Trained:
         return self.refine_prior if weight is None else _check_prior(weight)
 
     def from_behavior(self, rec: Recording) -> np.ndarray:
-        """Activity predicted from behavior alone (latent at the prior mean), (T, N) in rec's units; NaN for unknown identities."""
+        """Activity predicted from behavior alone (latent at the prior mean), (T, N) in rec's
+        units; NaN for unknown identities. Times `behavior_scale`: 0 when the validation
+        animals showed that the model's behavior responses do not carry over to new animals
+        (each neuron is then predicted by its mean)."""
         rec = self._prepare(rec)
-        return self._to_units(self._run(rec, from_prior=True).pred, rec)
+        return self._to_units(self.behavior_scale * self._run(rec, from_prior=True).pred, rec)
 
     def latents(self, rec: Recording) -> np.ndarray:
         """Posterior mean latent per frame, (T, Z) (constant within a window for window latents, then stitched)."""
@@ -335,7 +371,7 @@ class Trained:
             behavior_names=self.behavior_names, behavior_mask=behavior_mask,
             dt=dt or self.model.cfg.dt, vocabulary=self.vocabulary,
         )
-        return self._run(rec, from_prior=True, identities=ids, center=False).pred_identities
+        return self.behavior_scale * self._run(rec, from_prior=True, identities=ids, center=False).pred_identities
 
     def _identity_indices(self, identities: Sequence[str | int]) -> np.ndarray:
         out = []
@@ -366,6 +402,7 @@ class Trained:
             "train_uids": self.train_uids,
             "val_uids": self.val_uids,
             "refine_prior": self.refine_prior,
+            "behavior_scale": self.behavior_scale,
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -380,7 +417,8 @@ class Trained:
 def _trained_from_payload(payload: dict[str, Any], device: torch.device, source: str) -> Trained:
     try:
         # Checkpoints saved before the recording gain existed hold models trained without it.
-        saved = {"recording_gain": False, **payload["model_config"]}
+        # ... and checkpoints saved before the linear read-out existed, without it.
+        saved = {"recording_gain": False, "linear_readout": False, **payload["model_config"]}
         model_cfg = VAEConfig.from_dict(saved)
         config = Config.from_dict(payload.get("config") or {"model": saved}, source=source)
         config.model = model_cfg
@@ -397,10 +435,97 @@ def _trained_from_payload(payload: dict[str, Any], device: torch.device, source:
     history = [EpochRecord(**h) for h in payload.get("history", [])]
     try:
         refine_prior = _check_prior(payload.get("refine_prior", REFINE_PRIOR))
+        behavior_scale = _check_scale(payload.get("behavior_scale", 1.0))
     except ConfigError as err:
         raise CheckpointError(f"checkpoint {source}: {err}") from None
     return Trained(model, config, vocabulary, scaler, history, payload.get("train_uids", ()), payload.get("val_uids", ()),
-                   refine_prior)
+                   refine_prior, behavior_scale)
+
+
+@dataclass
+class Calibration:
+    """What `calibrate` chose on held-out animals, and the score of every candidate.
+
+    refine_prior : the prior's weight in `impute`'s refinement
+    mix : the weight of the linear read-out in the prediction of hidden neurons (0 = the
+        latent read-out alone; 0 for a model without a linear read-out)
+    behavior_scale : the factor applied to predictions from behavior alone
+    imputation : {(refine_prior, mix): mean R² of the hidden neurons}
+    behavior_only : {scale: mean R² of every labeled neuron predicted from behavior alone}
+    """
+
+    refine_prior: float
+    mix: float
+    behavior_scale: float
+    imputation: dict[tuple[float, float], float]
+    behavior_only: dict[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "refine_prior": self.refine_prior, "mix": self.mix, "behavior_scale": self.behavior_scale,
+            "imputation": {f"refine_prior={p:g} mix={m:g}": r for (p, m), r in self.imputation.items()},
+            "behavior_only": {f"{k:g}": r for k, r in self.behavior_only.items()},
+        }
+
+
+def calibrate(
+    trained: Trained,
+    recordings: Sequence[Recording],
+    priors: Sequence[float] = REFINE_PRIORS,
+    mixes: Sequence[float] = MIXES,
+    scales: Sequence[float] = BEHAVIOR_SCALES,
+    hide_fraction: float = 0.2,
+    seed: int = 0,
+) -> Calibration:
+    """Choose the settings of a trained model's predictions on animals it was not trained on.
+
+    On each recording a seeded `hide_fraction` of the labeled neurons is hidden
+    (`choose_hidden`; when that hides fewer than `MIN_CALIBRATION_NEURONS` in all, every
+    labeled neuron is hidden once, a fold at a time: `neuron_folds`) and imputed with every refinement prior weight (`Trained.impute`) and
+    every weight of the linear read-out (`mixes`: its conditional must come from moments that
+    do not include these animals; `fit` installs those of its training animals first); every
+    labeled neuron is predicted from behavior alone, times every factor of `scales`. The
+    candidates with the highest mean R² (z-scored units, each neuron on its own frames)
+    win; ties go to the first. With nothing to score, the model's current settings.
+    """
+    priors = [_check_prior(w) for w in priors]
+    if not priors:
+        raise ConfigError("calibrate needs at least one refinement prior weight")
+    core = trained.model
+    current_mix = 0.0 if core.linear is None else float(core.linear.mix)
+    mixes = [float(m) for m in mixes] if core.linear is not None else [0.0]
+    if not mixes:
+        mixes = [current_mix]
+    if any(not 0.0 <= m <= 1.0 for m in mixes):
+        raise ConfigError(f"mixes must be in [0, 1], got {mixes}")
+    imputed: dict[tuple[float, float], list[float]] = {(p, m): [] for p in priors for m in mixes}
+    behavior: dict[float, list[float]] = {float(k): [] for k in scales}
+    recordings = [trained._prepare(rec) for rec in recordings]
+    hidden = [choose_hidden(rec.identity, rec.uid, hide_fraction, seed) for rec in recordings]
+    if sum(h.size for h in hidden) < MIN_CALIBRATION_NEURONS:  # few animals: every neuron, a fold at a time
+        hidden = [neuron_folds(rec.identity, rec.uid, hide_fraction, seed) for rec in recordings]
+    else:
+        hidden = [[h] if h.size else [] for h in hidden]
+    for rec, folds in zip(recordings, hidden):
+        z, _, _ = zscore(rec.traces, rec.mask)
+        for hide in folds:
+            lin = trained._run(rec, hide=hide, mix=1.0).pred[:, hide] if any(mixes) else 0.0
+            for p in priors:
+                latent = trained._run(rec, hide=hide, refine_steps=REFINE_STEPS, refine_prior=p, mix=0.0).pred[:, hide]
+                for m in mixes:
+                    r2 = r2_score((1 - m) * latent + m * lin, z[:, hide], rec.mask[:, hide])
+                    imputed[(p, m)].extend(r2[np.isfinite(r2)].tolist())
+        labeled = np.flatnonzero((rec.identity > 0) & rec.mask.any(0))
+        if behavior and labeled.size:
+            pred = trained._run(rec, from_prior=True).pred[:, labeled]
+            for k in behavior:
+                r2 = r2_score(k * pred, z[:, labeled], rec.mask[:, labeled])
+                behavior[k].extend(r2[np.isfinite(r2)].tolist())
+    imp = {key: float(np.mean(v)) for key, v in imputed.items() if v}
+    beh = {k: float(np.mean(v)) for k, v in behavior.items() if v}
+    prior, mix = max(imp, key=imp.get) if imp else (trained.refine_prior, current_mix)
+    scale = max(beh, key=beh.get) if beh else trained.behavior_scale
+    return Calibration(prior, mix, scale, imp, beh)
 
 
 def choose_refine_prior(
@@ -410,32 +535,34 @@ def choose_refine_prior(
     hide_fraction: float = 0.2,
     seed: int = 0,
 ) -> tuple[float, dict[float, float]]:
-    """The refinement's prior weight (`Trained.impute`) that imputes best on `recordings`.
+    """The refinement's prior weight (`Trained.impute`) that imputes best on `recordings`
+    (`calibrate` with the model's current linear read-out weight and nothing else chosen).
 
-    Hides a seeded `hide_fraction` of each recording's labeled neurons (`choose_hidden`),
-    imputes them with every candidate weight and scores the mean R² over hidden neurons (in
-    z-scored units, on the frames each is observed). Use animals the model was not trained
-    on: `fit` passes its validation animals. Returns ``(best weight, {weight: mean R²})``;
-    with nothing to score, the model's current weight and an empty dict.
+    Returns ``(best weight, {weight: mean R² of the hidden neurons})``; with nothing to
+    score, the model's current weight and an empty dict.
     """
-    weights = [_check_prior(w) for w in candidates]
-    if not weights:
-        raise ConfigError("choose_refine_prior needs at least one candidate weight")
-    per_weight: dict[float, list[float]] = {w: [] for w in weights}
+    mix = 0.0 if trained.model.linear is None else float(trained.model.linear.mix)
+    cal = calibrate(trained, recordings, candidates, [mix], (), hide_fraction, seed)
+    return cal.refine_prior, {p: r for (p, _), r in cal.imputation.items()}
+
+
+def install_linear_readout(model: NeuroBehaviorVAE, recordings: Sequence[Recording], seed: int = 0,
+                           hide_fraction: float = 0.2) -> dict | None:
+    """Set the linear read-out's pooled moments, ridge penalty and smoothing from `recordings`
+    (penalty and smoothing by leave-one-animal-out CV of imputation among them,
+    `model.conditional.fit_conditional`); its weight (`LinearReadout.mix`) is left as it is.
+    Returns the settings, or None for a model without a linear read-out or without labeled
+    recordings."""
+    if model.linear is None or not recordings:
+        return None
+    animals = []
     for rec in recordings:
-        rec = trained._prepare(rec)
-        hide = choose_hidden(rec.identity, rec.uid, hide_fraction, seed)
-        if hide.size == 0:
-            continue
         z, _, _ = zscore(rec.traces, rec.mask)
-        for w in weights:
-            pred = trained._run(rec, hide=hide, refine_steps=REFINE_STEPS, refine_prior=w).pred
-            r2 = r2_score(pred[:, hide], z[:, hide], rec.mask[:, hide])
-            per_weight[w].extend(r2[np.isfinite(r2)].tolist())
-    scores = {w: float(np.mean(v)) for w, v in per_weight.items() if v}
-    if not scores:
-        return trained.refine_prior, {}
-    return max(scores, key=scores.get), scores
+        animals.append((z.astype(np.float64), rec.mask, rec.identity, split_segments(rec.timestamps),
+                        neuron_folds(rec.identity, rec.uid, hide_fraction, seed)))
+    fitted = fit_conditional(animals, model.cfg.n_identities - 1)
+    model.linear.set_moments(fitted["moments"], fitted["penalty"], fitted["sigma"])
+    return {"penalty": fitted["penalty"], "sigma_frames": fitted["sigma"], "animals": len(recordings)}
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Trained:
@@ -483,8 +610,12 @@ def fit(
     Returns
     -------
     Trained
-        With its `refine_prior` (the prior's weight in `impute`'s refinement) chosen on the
-        validation animals by `choose_refine_prior` (about 2 s per validation animal).
+        With its `refine_prior` (the prior's weight in `impute`'s refinement), the weight of
+        the linear read-out in imputation (`linear_mix`) and `behavior_scale` chosen on the
+        validation animals by `calibrate` (about 2 s per validation animal), the linear
+        read-out fitted to the training animals for that choice and then to all of them
+        (`install_linear_readout`). Without validation animals nothing is chosen: the latent
+        read-out alone imputes and behavior predictions are not scaled.
     """
     t0 = time.perf_counter()
     cfg = load_config(config)
@@ -553,12 +684,23 @@ def fit(
     )
     trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
     held = set(val_uids)
-    trained.refine_prior, prior_scores = choose_refine_prior(trained, [r for r in recs if r.uid in held])
+    # The validation animals choose how the model predicts: the linear read-out is first fitted
+    # to the training animals alone, so that it meets the validation animals as new ones ...
+    install_linear_readout(model, [r for r in recs if r.uid not in held], cfg.train.seed)
+    cal = calibrate(trained, [r for r in recs if r.uid in held])
+    trained.refine_prior, trained.behavior_scale = cal.refine_prior, cal.behavior_scale
+    trained.calibration = cal
+    # ... then it takes every animal: the moments need no early stopping
+    linear_info = install_linear_readout(model, recs, cfg.train.seed)
+    if model.linear is not None:
+        model.linear.set_mix(cal.mix)
     if run_dir is not None and is_main_process():
         best_path = os.path.join(run_dir, "best.pt")
-        if os.path.exists(best_path):  # so that `load(run_dir)` imputes as this object does
+        if os.path.exists(best_path):  # so that `load(run_dir)` predicts as this object does
             payload = load_checkpoint(best_path)
+            payload["model_state"] = model.state_dict()
             payload["refine_prior"] = trained.refine_prior
+            payload["behavior_scale"] = trained.behavior_scale
             save_checkpoint(best_path, payload)
         best = min(history, key=lambda h: h.val) if history else None
         summary = {
@@ -573,7 +715,11 @@ def fit(
             "behaviors": behaviors,
             "device": str(dev),
             "refine_prior": trained.refine_prior,
-            "refine_prior_scores": {str(w): r for w, r in prior_scores.items()},
+            "refine_prior_scores": {f"{p:g}": r for (p, m), r in cal.imputation.items() if m == cal.mix},
+            "linear_mix": trained.linear_mix,
+            "behavior_scale": trained.behavior_scale,
+            "linear_readout": linear_info,
+            "calibration": cal.to_dict(),
         }
         with open(os.path.join(run_dir, "summary.json"), "w") as fh:
             json.dump(summary, fh, indent=2)

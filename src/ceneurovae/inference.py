@@ -66,6 +66,7 @@ def run_recording(
     refine_lr: float = 0.05,
     refine_prior: float = 1.0,
     raw: bool = False,
+    mix: float | None = None,
 ) -> Stitched:
     """Run the model over a whole recording and stitch the windows.
 
@@ -100,11 +101,20 @@ def run_recording(
         it. Otherwise the gain uses this recording's spread (`recording_spread`, a first pass
         over the recording with the same visible neurons), or, from the prior or for a
         recording without labeled neurons (`Trained.generate`), each identity's typical spread.
+    mix : float, optional
+        For a model with a linear read-out (`VAEConfig.linear_readout`): the weight of the
+        conditional on the visible neurons in the prediction of hidden neurons, instead of
+        the model's own (``model.linear.mix``); 0 gives the latent read-out alone, 1 the
+        conditional alone.
     """
     core = unwrap(model)
     device = next(core.parameters()).device
     was_training = core.training
     spread = spread_ids = None
+    mix_t = None
+    if core.linear is not None:
+        mix_t = core.linear.mix if mix is None else torch.tensor(float(mix))
+    linear = mix_t is not None and float(mix_t) > 0
     # The spread comes from the recording's neural data, so a prediction from behavior alone
     # (`from_prior`) keeps each identity's typical spread: nothing of the traces reaches it.
     if (core.decoder.gain_floor is not None and not raw and not from_prior
@@ -143,8 +153,21 @@ def run_recording(
                 mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr, spread,
                                       prior_weight=refine_prior)
         ctx = core.decoder.context_of(mu, feats)
-        pred = core.decoder.read_out(ctx, batch.identity, spread, raw=raw).float().cpu().numpy()
-        pred_ids = core.decoder.read_out(ctx, ids_t, spread_ids, raw=raw).float().cpu().numpy() if ids_t is not None else None
+        pred = core.decoder.read_out(ctx, batch.identity, spread, raw=raw)
+        pred_ids = core.decoder.read_out(ctx, ids_t, spread_ids, raw=raw) if ids_t is not None else None
+        if linear and not from_prior and not raw:
+            # hidden neurons (and requested identities the window does not show): blended with
+            # the conditional on the visible neurons
+            mix = mix_t.to(device=pred.device, dtype=pred.dtype)
+            lin, lin_ids = core.linear(batch.x, enc_mask, batch.identity, ids_t, pad=batch.pad)
+            hidden = core.linear.hidden(enc_mask, batch.identity)[:, None, :]
+            pred = torch.where(hidden, (1 - mix) * pred + mix * lin, pred)
+            if pred_ids is not None:
+                shown = ((batch.identity[:, :, None] == ids_t[None, None, :])
+                         & enc_mask.any(1)[:, :, None]).any(1)[:, None, :]  # (B, 1, K)
+                pred_ids = torch.where(shown, pred_ids, (1 - mix) * pred_ids + mix * lin_ids)
+        pred = pred.float().cpu().numpy()
+        pred_ids = pred_ids.float().cpu().numpy() if pred_ids is not None else None
         lat = (mu[:, None, :].expand(B, Tw, Z) if mu.dim() == 2 else mu).float().cpu().numpy()
         ctx_np = ctx.float().cpu().numpy() if return_context else None
         for j, k in enumerate(idx):

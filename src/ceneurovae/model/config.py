@@ -74,6 +74,14 @@ class VAEConfig:
     floor per identity), as z-scoring every trace over its recording does; see `Decoder`.
     Imputation 0.908 -> 0.913 of the noise ceiling on the simulated benchmark (0.916 with
     ``train.behavior_dropout = 0``). Checkpoints saved without this field load with it off."""
+    linear_readout: bool = True
+    """Hold a linear read-out (`LinearReadout`): a hidden neuron is then predicted as a mix of
+    the latent read-out and the ridge-regularized Gaussian conditional of it given the
+    neurons the encoder sees, from second moments pooled over the training animals. It is
+    not trained by gradient descent: `ceneurovae.fit` installs its moments afterwards and
+    chooses its weight on the validation animals (0, the latent read-out alone, until then).
+    On the real dev set the validation animals gave it most of the weight, on the simulated
+    cohort none (``docs/model.md``). Checkpoints saved without this field load with it off."""
     recon_loss: str = "gaussian"
     """``"gaussian"`` (negative log-likelihood with a learned noise level per identity),
     ``"mse"`` or ``"huber"``."""

@@ -14,6 +14,8 @@ identities :math:`v_n` (0 = unknown) and behavior :math:`b_{1:T}`:
 
 with :math:`s_v` the variance of :math:`w_v^\top c_t` over the neuron's whole recording (the
 recording gain, `VAEConfig.recording_gain`: traces are z-scored per recording; see `Decoder`).
+At inference a hidden neuron's prediction is mixed with the linear conditional on the
+visible neurons (`VAEConfig.linear_readout`, `model.conditional.LinearReadout`).
 
 Inference network :math:`q(z \mid x, m, b, v) = \mathcal{N}(\mu, \mathrm{diag}\,e^{\log\sigma^2})`
 reads the observed neurons by identity (`IdentityReadIn`), adds the behavior features and
@@ -40,6 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .conditional import LinearReadout
 from .config import VAEConfig
 from .decoder import Decoder
 from .encoder import Encoder
@@ -93,6 +96,8 @@ class NeuroBehaviorVAE(nn.Module):
         n_feat = self.history.n_features
         self.encoder = Encoder(cfg, n_feat)
         self.decoder = Decoder(cfg, n_feat)
+        # not trained by gradient descent: installed and weighed by `ceneurovae.fit` afterwards
+        self.linear = LinearReadout(cfg.n_identities) if cfg.linear_readout else None
         if cfg.latent == "trajectory" and cfg.latent_prior == "ar1":
             # time constants of the prior, one per dimension, spread from 1 s to a minute at first
             init = torch.log(torch.as_tensor(np.geomspace(1.0, 60.0, cfg.latent_dim), dtype=torch.float32))
