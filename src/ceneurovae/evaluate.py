@@ -77,6 +77,7 @@ __all__ = [
     "r2_score",
     "shuffle_behavior",
     "shuffle_control",
+    "verdict",
 ]
 
 LEAK_TOLERANCE = 1e-3
@@ -337,6 +338,7 @@ def evaluate(
         summary["methods"][m] = _summarize_method(m, neurons, preds, animals, truth, behaviors)
     if truth is not None:
         summary["methods"]["ceiling"] = _summarize_ceiling(neurons)
+    summary["verdict"] = verdict(summary)
     if hasattr(trained, "model"):
         t = time.perf_counter()
         with warnings.catch_warnings():
@@ -483,6 +485,33 @@ def _summarize_ceiling(neurons) -> dict[str, Any]:
     }
 
 
+# -- the verdict and the table ---------------------------------------------------------------
+
+def verdict(summary: dict[str, Any]) -> list[str]:
+    """Plain sentences that say how the model compares with the baselines: for imputation
+    and for prediction from behavior alone, which is better by mean R² over the same
+    neurons, and by how much. Empty without baselines."""
+    methods = summary.get("methods", {})
+    labels = summary.get("labels", {})
+    out = []
+    for metric, task in (("imputation", "imputes the hidden neurons"),
+                         ("behavior_only", "predicts activity from behavior alone")):
+        model = _get(methods, "model", metric, "mean")
+        others = {m: _get(s, metric, "mean") for m, s in methods.items() if m not in ("model", "ceiling")}
+        others = {m: v for m, v in others.items() if isinstance(v, float) and np.isfinite(v)}
+        if not isinstance(model, float) or not np.isfinite(model) or not others:
+            continue
+        best = max(others, key=others.get)
+        name = labels.get(best, best)
+        if others[best] > model:
+            out.append(f"The baseline {name} {task} better than the model: R² {others[best]:.3f} against "
+                       f"{model:.3f} (mean over neurons).")
+        else:
+            out.append(f"The model {task} better than every baseline: R² {model:.3f}, the best baseline "
+                       f"({name}) {others[best]:.3f} (mean over neurons).")
+    return out
+
+
 # -- the table -------------------------------------------------------------------------------
 
 def _get(d: dict, *keys):
@@ -518,6 +547,7 @@ def format_table(summary: dict[str, Any]) -> str:
         f"(hide_fraction {summary['hide_fraction']:g}, seed {summary['seed']}); R² = mean over neurons",
         "",
     ]
+    lines += [*(summary.get("verdict") or verdict(summary)), ""] if summary.get("methods") else []
     width = max([len(labels.get(m, m)) for m in summary["methods"]] + [6]) + 2
     lines.append("method".ljust(width) + "".join(f"{h:>12}" for h, _, _ in cols))
     for m, s in summary["methods"].items():

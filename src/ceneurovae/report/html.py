@@ -21,6 +21,7 @@ th { background: #f4f4f4; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #444; margin-top: 0.3em; }
+.verdict { background: #eef5ff; border-left: 4px solid #4a80c8; padding: 0.5em 0.8em; font-weight: 600; }
 .note { background: #fff8e1; border-left: 4px solid #f0c040; padding: 0.5em 0.8em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 nav a { margin-right: 1em; }
@@ -110,8 +111,10 @@ def render_page(
     figures: Sequence[FigureEntry],
     notes: Sequence[str] = (),
     config_yaml: str = "",
+    verdict: Sequence[str] = (),
 ) -> str:
-    """The whole page as a string."""
+    """The whole page as a string; `verdict` (how the model compares with the baselines, in
+    words) opens it, right under the title."""
     esc = html.escape
     nav = " ".join(f'<a href="#{f.anchor}">{esc(f.title)}</a>' for f in figures)
     figs = "\n".join(
@@ -120,6 +123,7 @@ def render_page(
         for f in figures
     )
     note_html = "\n".join(f'<p class="note">{esc(n)}</p>' for n in notes)
+    verdict_html = "\n".join(f'<p class="verdict">{esc(v)}</p>' for v in verdict)
     config_html = (
         f"<details><summary>Full configuration (config.yaml)</summary><pre>{esc(config_yaml)}</pre></details>"
         if config_yaml else ""
@@ -134,6 +138,7 @@ def render_page(
 <body>
 <h1>{esc(title)}</h1>
 <p class="meta">{esc(subtitle)}</p>
+{verdict_html}
 <nav>{nav}</nav>
 {note_html}
 <h2 id="model">Model and training</h2>

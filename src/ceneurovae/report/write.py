@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..evaluate import verdict
 from ..identity import neuron_class
 from ..recording import Recording
 from ..train import EpochRecord
@@ -356,8 +357,11 @@ def write_report(
     if evaluation is None:
         eval_html = ('<p class="note">No evaluation (eval.json) in the run folder: the comparison with baselines and '
                      "the ceiling is not shown.</p>")
+        words = ["Not compared with baselines: no evaluation (eval.json) in the run folder; run ceneurovae evaluate."]
     else:
         eval_html = evaluation_tables(evaluation)
+        summary = evaluation.get("summary") if isinstance(evaluation.get("summary"), Mapping) else {}
+        words = list(summary.get("verdict") or verdict(dict(summary)))
     page = render_page(
         title=title or "ceneurovae report",
         subtitle=f"{animal_kind}; written {time.strftime('%Y-%m-%d %H:%M')} in {time.perf_counter() - started:.0f} s",
@@ -372,6 +376,7 @@ def write_report(
         figures=entries,
         notes=notes,
         config_yaml=trained.config.to_yaml(),
+        verdict=words,
     )
     path = os.path.join(out_dir, "index.html")
     with open(path, "w", encoding="utf-8") as fh:
@@ -416,6 +421,9 @@ def _model_rows(trained, history: Sequence[EpochRecord], best: int | None) -> li
         ["best validation loss", "–" if best_rec is None else round(best_rec.val, 4)],
         ["training time", f"{sum(h.seconds for h in history) / 60:.1f} min" if history else "–"],
         ["animals", f"{len(trained.train_uids)} for training, {len(trained.val_uids)} held out"],
+        ["imputation", f"{1 - trained.linear_mix:g} x latent read-out + {trained.linear_mix:g} x linear conditional "
+                       "on the visible neurons (weight chosen on the validation animals)"],
+        ["behavior-only scale", f"{trained.behavior_scale:g} (chosen on the validation animals)"],
         ["data", ", ".join(data) if data else "(given in memory)"],
         ["ceneurovae", __version__],
     ]
