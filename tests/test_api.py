@@ -140,14 +140,8 @@ class TestTrainedMethods:
                 trained.impute(rec, hide=[0], refine_prior=bad)
 
     def test_fit_calibrates_on_its_validation_animals(self, trained, cohort):
-        from ceneurovae.api import (
-            BEHAVIOR_SCALES,
-            MIN_CALIBRATION_NEURONS,
-            MIXES,
-            REFINE_PRIORS,
-            choose_refine_prior,
-        )
-        from ceneurovae.data import choose_hidden, neuron_folds
+        from ceneurovae.api import BEHAVIOR_SCALES, MIXES, REFINE_PRIORS, choose_refine_prior
+        from ceneurovae.data import hidden_sets
         from ceneurovae.normalize import zscore
 
         cal = trained.calibration
@@ -158,9 +152,7 @@ class TestTrainedMethods:
         assert f"refine_prior={trained.refine_prior:g}" in repr(trained)
         # each latent-only score is the mean R² of the hidden neurons imputed with that weight
         val = [trained._prepare(cohort[0][u]) for u in trained.val_uids]
-        draws = [choose_hidden(r.identity, r.uid) for r in val]
-        sets = ([neuron_folds(r.identity, r.uid) for r in val] if sum(map(len, draws)) < MIN_CALIBRATION_NEURONS
-                else [[h] for h in draws])
+        sets = hidden_sets([(r.identity, r.uid) for r in val])
         mix = trained.linear_mix
         trained.model.linear.set_mix(0.0)
         try:

@@ -24,7 +24,7 @@ from ceneurovae.baselines import (
     _Sequence,
     kalman_smoother,
 )
-from ceneurovae.data import choose_hidden, neuron_folds
+from ceneurovae.data import choose_hidden, hidden_sets, neuron_folds
 from ceneurovae.metrics import r2_score
 from ceneurovae.model.conditional import (
     LinearReadout,
@@ -78,6 +78,15 @@ class TestMoments:
         assert [f.tolist() for f in folds] != [f.tolist() for f in neuron_folds(identity, "animal-2", 0.2, seed=0)]
         assert len(neuron_folds(identity, "a", 0.5)) == 2
         assert neuron_folds(np.array([0, 4]), "a") == []
+
+    def test_hidden_sets_use_folds_only_when_one_draw_hides_few_neurons(self):
+        few = [(np.arange(1, 21), f"a{k}") for k in range(3)]  # a draw hides 4 + 4 + 4
+        sets = hidden_sets(few)
+        assert [len(s) for s in sets] == [5, 5, 5]
+        many = [(np.arange(1, 101), f"a{k}") for k in range(6)]  # a draw hides 20 each: 120
+        sets = hidden_sets(many)
+        assert [len(s) for s in sets] == [1] * 6
+        assert [s[0].tolist() for s in sets] == [choose_hidden(i, u).tolist() for i, u in many]
 
 
 class TestLinearReadout:

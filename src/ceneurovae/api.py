@@ -27,7 +27,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, load_config
-from .data import build_loaders, choose_hidden, neuron_folds
+from .data import build_loaders, hidden_sets
 from .distributed import is_distributed, is_main_process, world_size
 from .errors import CheckpointError, ConfigError, DataError, DataWarning
 from .identity import Vocabulary, canonical_label
@@ -75,10 +75,6 @@ REFINE_PRIORS = (1.0, 2.0, 4.0, 8.0)
 
 MIXES = (0.0, 0.25, 0.5, 0.75, 1.0)
 """Weights of the linear read-out in the imputation that `fit` tries on its validation animals."""
-
-MIN_CALIBRATION_NEURONS = 100
-"""With fewer hidden neurons than this in one seeded draw over the validation animals,
-`calibrate` hides every labeled neuron once, a fold at a time (`neuron_folds`)."""
 
 BEHAVIOR_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0)
 """Factors of the prediction from behavior alone that `fit` tries on its validation animals:
@@ -480,8 +476,8 @@ def calibrate(
     """Choose the settings of a trained model's predictions on animals it was not trained on.
 
     On each recording a seeded `hide_fraction` of the labeled neurons is hidden
-    (`choose_hidden`; when that hides fewer than `MIN_CALIBRATION_NEURONS` in all, every
-    labeled neuron is hidden once, a fold at a time: `neuron_folds`) and imputed with every refinement prior weight (`Trained.impute`) and
+    (`data.hidden_sets`: one draw per animal, or every labeled neuron once, a fold at a time,
+    when a draw would hide fewer than 100 in all) and imputed with every refinement prior weight (`Trained.impute`) and
     every weight of the linear read-out (`mixes`: its conditional must come from moments that
     do not include these animals; `fit` installs those of its training animals first); every
     labeled neuron is predicted from behavior alone, times every factor of `scales`. The
@@ -501,11 +497,7 @@ def calibrate(
     imputed: dict[tuple[float, float], list[float]] = {(p, m): [] for p in priors for m in mixes}
     behavior: dict[float, list[float]] = {float(k): [] for k in scales}
     recordings = [trained._prepare(rec) for rec in recordings]
-    hidden = [choose_hidden(rec.identity, rec.uid, hide_fraction, seed) for rec in recordings]
-    if sum(h.size for h in hidden) < MIN_CALIBRATION_NEURONS:  # few animals: every neuron, a fold at a time
-        hidden = [neuron_folds(rec.identity, rec.uid, hide_fraction, seed) for rec in recordings]
-    else:
-        hidden = [[h] if h.size else [] for h in hidden]
+    hidden = hidden_sets([(rec.identity, rec.uid) for rec in recordings], hide_fraction, seed)
     for rec, folds in zip(recordings, hidden):
         z, _, _ = zscore(rec.traces, rec.mask)
         for hide in folds:
@@ -556,10 +548,10 @@ def install_linear_readout(model: NeuroBehaviorVAE, recordings: Sequence[Recordi
     if model.linear is None or not recordings:
         return None
     animals = []
-    for rec in recordings:
+    hidden = hidden_sets([(rec.identity, rec.uid) for rec in recordings], hide_fraction, seed)
+    for rec, folds in zip(recordings, hidden):
         z, _, _ = zscore(rec.traces, rec.mask)
-        animals.append((z.astype(np.float64), rec.mask, rec.identity, split_segments(rec.timestamps),
-                        neuron_folds(rec.identity, rec.uid, hide_fraction, seed)))
+        animals.append((z.astype(np.float64), rec.mask, rec.identity, split_segments(rec.timestamps), folds))
     fitted = fit_conditional(animals, model.cfg.n_identities - 1)
     model.linear.set_moments(fitted["moments"], fitted["penalty"], fitted["sigma"])
     return {"penalty": fitted["penalty"], "sigma_frames": fitted["sigma"], "animals": len(recordings)}

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import choose_hidden, neuron_folds
+from .data import choose_hidden, hidden_sets
 from .identity import Vocabulary
 from .metrics import ridge_cv_from_stats
 from .model.conditional import (
@@ -363,8 +363,8 @@ class NeuronRidge(Baseline):
 
     then smoothed in time (`smooth_time`). The penalty ``lam`` and the smoothing width are
     chosen together by leave-one-animal-out CV of this very task on the training animals
-    (each training animal's labeled neurons hidden a fold at a time, `neuron_folds`, and
-    predicted from the moments of the others). The model's linear read-out
+    (each training animal's seeded hidden neurons, or on few animals every labeled neuron a
+    fold at a time: `data.hidden_sets`, predicted from the moments of the others). The model's linear read-out
     (`model.conditional.LinearReadout`) is this ridge without lags and behavior.
     Reconstruction predicts each observed neuron from all the other neurons (leave-one-
     neuron-out, its own lagged values excluded; same penalty and smoothing).
@@ -388,11 +388,10 @@ class NeuronRidge(Baseline):
             self.lam_, self.sigma_ = 0.1, 0.0
             return self
         tasks = []
-        for a in animals:  # every labeled neuron hidden once, a fold at a time
+        for a, folds in zip(animals, hidden_sets([(a.identity, a.uid) for a in animals], hide_fraction, seed)):
             x = self._variables(a)[0]
             tasks.append([(x, self._columns(a, np.setdiff1d(a.labeled, hide)), self._target_columns(a, hide),
-                           a.z[:, hide], a.mask[:, hide], a.segments)
-                          for hide in neuron_folds(a.identity, a.uid, hide_fraction, seed)])
+                           a.z[:, hide], a.mask[:, hide], a.segments) for hide in folds])
         self.lam_, self.sigma_, self.cv_sse_ = choose_penalty(stats, tasks, self.LAMBDAS, SIGMAS)
         return self
 

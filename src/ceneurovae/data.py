@@ -44,6 +44,7 @@ __all__ = [
     "build_loaders",
     "choose_hidden",
     "collate_windows",
+    "hidden_sets",
     "neuron_folds",
     "split_animals",
     "resolve_scaler",
@@ -286,6 +287,27 @@ def neuron_folds(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: in
     salt = [int(b) for b in str(uid).encode("utf-8")]
     perm = np.random.default_rng([int(seed), 7, len(salt), *salt]).permutation(labeled)
     return [np.sort(perm[i::n_folds]).astype(np.int64) for i in range(n_folds)]
+
+
+MIN_CV_NEURONS = 100
+"""With fewer hidden neurons than this in one seeded draw over a set of animals, `hidden_sets`
+withholds every labeled neuron once instead, a fold at a time."""
+
+
+def hidden_sets(animals: Sequence[tuple[np.ndarray, str]], fraction: float = 0.2, seed: int = 0,
+                min_neurons: int = MIN_CV_NEURONS) -> list[list[np.ndarray]]:
+    """The neurons to withhold, in turn, from each animal of a choice made on these animals.
+
+    One seeded draw per animal (`choose_hidden`) when that withholds at least `min_neurons`
+    in all; otherwise every labeled neuron once, a fold at a time (`neuron_folds`), so that
+    choices made on few animals rest on enough neurons.
+
+    animals : (identity, uid) of each animal -> per animal, a list of index arrays
+    """
+    draws = [choose_hidden(identity, uid, fraction, seed) for identity, uid in animals]
+    if sum(d.size for d in draws) >= min_neurons:
+        return [[d] if d.size else [] for d in draws]
+    return [neuron_folds(identity, uid, fraction, seed) for identity, uid in animals]
 
 
 def split_animals(uids: Sequence[str], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
