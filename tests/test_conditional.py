@@ -23,6 +23,7 @@ from ceneurovae.baselines import (
     StateSpace,
     _Sequence,
     kalman_smoother,
+    kalman_smoothers,
 )
 from ceneurovae.data import choose_hidden, hidden_sets, neuron_folds
 from ceneurovae.metrics import r2_score
@@ -198,6 +199,12 @@ class TestLinearBaselines:
         want = _textbook_smoother(seq, A, Q, C, Dm, d, R)
         for g, w in zip(got, want):
             assert np.allclose(g, w, atol=1e-9)
+        # sequences of different lengths smoothed together (the shorter one padded) as alone
+        short = _Sequence(seq.y[:170], seq.m[:170], seq.f[:170])
+        together = kalman_smoothers([seq, short], A, Q, C, Dm, d, R)
+        for one, alone in zip(together, (got, _textbook_smoother(short, A, Q, C, Dm, d, R))):
+            for g, w in zip(one, alone):
+                assert g.shape == w.shape and np.allclose(g, w, atol=1e-9)
 
     def test_state_space_imputes_a_planted_system(self, rng):
         V, K, T = 16, 2, 800

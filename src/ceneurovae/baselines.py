@@ -689,24 +689,11 @@ class _Sequence:
     f: np.ndarray
 
 
-def kalman_smoother(seq: _Sequence, A, Q, C, Dm, d, R, tol: float = 1e-10):
-    """Posterior of the states of ``s_t = A s_{t-1} + w, x_t = C s_t + Dm f_t + d + e`` given
-    the observed entries of ``seq`` (s_0 ~ N(0, I), w ~ N(0, Q), e ~ N(0, diag R)).
-
-    The update is written in information form, so each frame costs a few K x K operations
-    whatever its number of observed variables; frames that share a pattern of observed
-    variables share its information matrix. The covariances do not depend on the data:
-    once they stop changing within a run of frames with the same pattern (`tol`), the
-    steady state is reused, forward and backward, and only the means are recomputed.
-
-    Returns
-    -------
-    mean (T, K), cov (T, K, K) of each state, and the lag-one cross-covariances
-    ``Cov(s_{t+1}, s_t)`` (T-1, K, K).
-    """
+def _covariances(seq: _Sequence, A, Q, C, R, tol: float):
+    """The data-free part of `kalman_smoothers` for one sequence: per frame, the filtered
+    covariance Pf, the weight WA of the previous filtered mean, the smoother gain G and the
+    smoothed covariance Ps; and the information matrix of each frame's observed variables."""
     T, K = len(seq.y), A.shape[0]
-    resid = (seq.y - seq.f @ Dm.T - d) * seq.m / R  # (T, D): R^-1 (y - Dm f - d) on observed entries
-    h = resid @ C  # (T, K)
     keys = [row.tobytes() for row in np.packbits(seq.m, axis=1)]
     info_of: dict[bytes, np.ndarray] = {}
     for key, t in zip(keys, range(T)):
@@ -730,28 +717,69 @@ def kalman_smoother(seq: _Sequence, A, Q, C, Dm, d, R, tol: float = 1e-10):
         WA[t] = Pf[t] @ info @ A
         # steady from here on: the next frames of this pattern repeat these covariances
         rep[t] = t > 0 and keys[t] == keys[t - 1] and np.abs(Pp[t] - Pp[t - 1]).max() < tol
-    drive = np.einsum("tij,tj->ti", Pf, h)
-    mf = np.zeros((T, K))
-    m = np.zeros(K)
-    for t in range(T):
-        m = (WA[t] @ m if t else 0.0) + drive[t]
-        mf[t] = m
-    ms, Ps = mf.copy(), Pf.copy()
-    Gs = np.zeros((max(T - 1, 0), K, K))
-    pred_next = mf @ A.T  # A m_f[t] = the predicted mean of frame t + 1
+    Ps = Pf.copy()
+    G = np.zeros((T, K, K))  # G[T-1] = 0: nothing after the last frame
     steady = False
     for t in range(T - 2, -1, -1):
         # G and the smoothed covariance repeat where the forward pass did on both sides
         same = t + 2 < T and rep[t + 1] and rep[t + 2]
         if steady and same:
-            Gs[t], Ps[t] = Gs[t + 1], Ps[t + 1]
+            G[t], Ps[t] = G[t + 1], Ps[t + 1]
         else:
-            Gs[t] = Pf[t] @ A.T @ np.linalg.inv(Pp[t + 1])
-            Ps[t] = Pf[t] + Gs[t] @ (Ps[t + 1] - Pp[t + 1]) @ Gs[t].T
+            G[t] = Pf[t] @ A.T @ np.linalg.inv(Pp[t + 1])
+            Ps[t] = Pf[t] + G[t] @ (Ps[t + 1] - Pp[t + 1]) @ G[t].T
             steady = same and np.abs(Ps[t] - Ps[t + 1]).max() < tol
-        ms[t] = mf[t] + Gs[t] @ (ms[t + 1] - pred_next[t])
-    cross = Ps[1:] @ Gs.transpose(0, 2, 1)
-    return ms, Ps, cross
+    return Pf, WA, G, Ps
+
+
+def kalman_smoothers(seqs: Sequence[_Sequence], A, Q, C, Dm, d, R, tol: float = 1e-10, chunk: int = 16):
+    """Posterior of the states of ``s_t = A s_{t-1} + w, x_t = C s_t + Dm f_t + d + e`` given
+    the observed entries of each sequence (s_0 ~ N(0, I), w ~ N(0, Q), e ~ N(0, diag R)).
+
+    The update is written in information form, so each frame costs a few K x K operations
+    whatever its number of observed variables; frames that share a pattern of observed
+    variables share its information matrix. The covariances do not depend on the data:
+    once they stop changing within a run of frames with the same pattern (`tol`), the
+    steady state is reused, forward and backward. The means, which do depend on it, are run
+    for `chunk` sequences at a time (shorter ones padded at the end, where nothing follows).
+
+    Returns
+    -------
+    per sequence: mean (T, K), cov (T, K, K) of each state, and the lag-one
+    cross-covariances ``Cov(s_{t+1}, s_t)`` (T-1, K, K).
+    """
+    K = A.shape[0]
+    out = []
+    for lo in range(0, len(seqs), chunk):
+        part = seqs[lo:lo + chunk]
+        covs = [_covariances(s, A, Q, C, R, tol) for s in part]
+        n = [len(s.y) for s in part]
+        S, T = len(part), max(n)
+        WA = np.zeros((S, T, K, K))
+        G = np.zeros((S, T, K, K))
+        drive = np.zeros((S, T, K))
+        for i, (s, (Pf, wa, g, _)) in enumerate(zip(part, covs)):
+            h = ((s.y - s.f @ Dm.T - d) * s.m / R) @ C  # C^T R^-1 (y - Dm f - d) on observed entries
+            WA[i, : n[i]], G[i, : n[i]] = wa, g
+            drive[i, : n[i]] = np.einsum("tij,tj->ti", Pf, h)
+        mf = np.zeros((S, T, K))
+        m = np.zeros((S, K))
+        for t in range(T):
+            m = np.einsum("sij,sj->si", WA[:, t], m) + drive[:, t]
+            mf[:, t] = m
+        pred_next = mf @ A.T  # A m_f[t]: the predicted mean of frame t + 1
+        ms = mf.copy()
+        for t in range(T - 2, -1, -1):
+            ms[:, t] += np.einsum("sij,sj->si", G[:, t], ms[:, t + 1] - pred_next[:, t])
+        for i, (_, _, g, Ps) in enumerate(covs):
+            out.append((ms[i, : n[i]], Ps, Ps[1:] @ g[:-1].transpose(0, 2, 1)))
+    return out
+
+
+def kalman_smoother(seq: _Sequence, A, Q, C, Dm, d, R, tol: float = 1e-10):
+    """`kalman_smoothers` of a single sequence: its mean (T, K), cov (T, K, K) and lag-one
+    cross-covariances (T-1, K, K)."""
+    return kalman_smoothers([seq], A, Q, C, Dm, d, R, tol)[0]
 
 
 class StateSpace(Baseline):
@@ -858,8 +886,7 @@ class StateSpace(Baseline):
             Szz, Szy = np.zeros((D, q, q)), np.zeros((D, q))
             Syy, n = np.zeros(D), np.zeros(D)
             S11, S10, S00 = np.zeros((K, K)), np.zeros((K, K)), np.zeros((K, K))
-            for s in seqs:
-                ms, Ps, cross = kalman_smoother(s, A, Q, C, Bm, d, R)
+            for s, (ms, Ps, cross) in zip(seqs, kalman_smoothers(seqs, A, Q, C, Bm, d, R)):
                 T = len(ms)
                 z = np.concatenate([ms, s.f, np.ones((T, 1))], axis=1)  # (T, q)
                 w = s.m.astype(np.float64)
@@ -893,8 +920,8 @@ class StateSpace(Baseline):
         out = np.full(animal.z.shape, np.nan)
         lab = animal.labeled
         cols = animal.identity[lab] - 1
-        for (a, b), s in zip(animal.segments, self._sequences(animal, hide)):
-            ms = kalman_smoother(s, A, Q, C, Bm, d, R)[0]
+        seqs = self._sequences(animal, hide)
+        for (a, b), s, (ms, _, _) in zip(animal.segments, seqs, kalman_smoothers(seqs, A, Q, C, Bm, d, R)):
             out[a:b, lab] = ms @ C[cols].T + s.f @ Bm[cols].T + d[cols]
         return out
 
@@ -917,7 +944,7 @@ class StateSpace(Baseline):
 
     def latents(self, animal):
         A, Q, C, Bm, d, R = self.params_
-        return np.concatenate([kalman_smoother(s, A, Q, C, Bm, d, R)[0] for s in self._sequences(animal)])
+        return np.concatenate([ms for ms, _, _ in kalman_smoothers(self._sequences(animal), A, Q, C, Bm, d, R)])
 
     def describe(self):
         return {"state_dim": self.rank_, "em_iterations": self.iterations_, "behavior": self.behavior,
