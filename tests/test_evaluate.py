@@ -591,3 +591,30 @@ def test_imputation_bound_oracles():
     shared = fractions("--no-variability")
     assert shared["5'"] > 0.98 > frac["5'"]
     assert shared["6'"] > frac["6'"] + 0.02
+
+
+def test_verdict_says_in_words_who_is_better():
+    from ceneurovae.evaluate import format_table, verdict
+
+    def summary(model, ridge, cepnem):
+        return {
+            "labels": {"model": "model", "ridge": "ridge (other neurons + behavior)", "cepnem": "CePNEM-like behavior ridge"},
+            "methods": {
+                "model": {"imputation": {"mean": model[0]}, "behavior_only": {"mean": model[1]}},
+                "ridge": {"imputation": {"mean": ridge}},
+                "cepnem": {"imputation": {"mean": cepnem}, "behavior_only": {"mean": cepnem}},
+            },
+            "animals": {"test": ["a"], "train": ["b"]}, "n_hidden": 3, "n_labeled": 10,
+            "hide_fraction": 0.2, "seed": 0,
+        }
+
+    lose = verdict(summary((0.20, 0.01), 0.25, 0.02))
+    assert lose[0] == ("The baseline ridge (other neurons + behavior) imputes the hidden neurons better than the "
+                       "model: R² 0.250 against 0.200 (mean over neurons).")
+    assert lose[1].startswith("The baseline CePNEM-like behavior ridge predicts activity from behavior alone better")
+    win = verdict(summary((0.30, 0.05), 0.25, 0.02))
+    assert win[0].startswith("The model imputes the hidden neurons better than every baseline: R² 0.300")
+    assert win[1].startswith("The model predicts activity from behavior alone better than every baseline")
+    assert verdict({"methods": {"model": {"imputation": {"mean": 0.3}}}}) == []  # no baselines: nothing to say
+    table = format_table(summary((0.20, 0.01), 0.25, 0.02))
+    assert lose[0] in table.splitlines()[:5]  # the table opens with it

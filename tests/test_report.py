@@ -282,3 +282,12 @@ class TestCommandLine:
     def test_not_a_run_folder(self, tmp_path):
         res = run_cli("report", tmp_path)
         assert res.returncode == 2 and "no best.pt" in res.stderr
+
+
+def test_the_first_screen_says_how_the_model_compares():
+    from ceneurovae.report.html import render_page
+
+    page = render_page("t", "sub", [], ["a"], [], "note", "<p>eval</p>", [],
+                       verdict=["The baseline X imputes the hidden neurons better than the model."])
+    head = page.split("<nav>")[0]
+    assert '<p class="verdict">The baseline X imputes the hidden neurons better than the model.</p>' in head
