@@ -244,6 +244,35 @@ class TestSaveLoad:
         np.testing.assert_allclose(back.reconstruct(rec), trained.reconstruct(rec), atol=1e-5)
         assert back.vocabulary == trained.vocabulary and back.scaler == trained.scaler
         assert back.config.to_dict() == trained.config.to_dict()
+        assert back.linear_uids == trained.linear_uids == sorted(cohort[0])  # every animal fitted the moments
+        assert (back.behavior_scale, back.linear_mix) == (trained.behavior_scale, trained.linear_mix)
+
+    def test_linear_read_out_and_what_it_has_seen(self, cohort, tmp_path):
+        """With weight on the linear read-out, a hidden neuron is the mix of the two read-outs,
+        and the validation animals, whose data its moments hold, are no longer held out."""
+        from ceneurovae.errors import DataError
+        from ceneurovae.evaluate import evaluate
+
+        ds, _ = cohort
+        model = ceneurovae.fit(ds, config=FAST, seed=0)
+        model.model.linear.set_mix(0.0)
+        val = {u: ds[u] for u in model.val_uids}
+        assert set(model.seen_uids) == set(model.train_uids)
+        evaluate(model, val, baselines=False)  # the weight at 0: the validation animals are held out
+        rec = model._prepare(ds[model.val_uids[0]])
+        hide = np.array([0, 3])
+        latent = model._run(rec, hide=hide, refine_steps=0).pred
+        linear = model._run(rec, hide=hide, refine_steps=0, mix=1.0).pred
+        model.model.linear.set_mix(0.25)
+        mixed = model._run(rec, hide=hide, refine_steps=0).pred
+        np.testing.assert_allclose(mixed[:, hide], 0.75 * latent[:, hide] + 0.25 * linear[:, hide], atol=1e-5)
+        visible = np.setdiff1d(np.arange(rec.n_neurons), hide)
+        np.testing.assert_allclose(mixed[:, visible], latent[:, visible], atol=1e-6)  # visible: latent only
+        assert set(model.seen_uids) == set(model.train_uids) | set(model.val_uids)
+        with pytest.raises(DataError, match="linear read-out"):
+            evaluate(model, val, baselines=False)
+        model.save(tmp_path / "m.pt")
+        assert set(ceneurovae.load(tmp_path / "m.pt").seen_uids) == set(model.seen_uids)
 
     def test_refinement_prior_is_saved_and_a_run_folder_keeps_it(self, cohort, tmp_path):
         t = ceneurovae.fit(cohort[0], config={**FAST, "train.epochs": 1}, run_dir=tmp_path / "run")

@@ -537,10 +537,21 @@ class TestCommand:
 
         trained, train, test, vocab = toy
         write_cohort(tmp_path / "cohort.h5", {**train, **test}, vocab)
-        trained.save(tmp_path / "model.pt")
-        res = run_cli("evaluate", tmp_path / "model.pt", tmp_path / "cohort.h5", "--no-baselines")
-        assert res.returncode == 0, res.stderr
-        assert "validation animals" in res.stdout and f"held out: {len(trained.val_uids)} animals" in res.stdout
+        mix = trained.linear_mix
+        try:
+            trained.model.linear.set_mix(0.0)  # the linear read-out unused: the validation animals are held out
+            trained.save(tmp_path / "model.pt")
+            res = run_cli("evaluate", tmp_path / "model.pt", tmp_path / "cohort.h5", "--no-baselines")
+            assert res.returncode == 0, res.stderr
+            assert "validation animals" in res.stdout and f"held out: {len(trained.val_uids)} animals" in res.stdout
+            # with weight, its moments hold the validation animals: only animals never used are scored
+            trained.model.linear.set_mix(0.5)
+            trained.save(tmp_path / "model.pt")
+            res = run_cli("evaluate", tmp_path / "model.pt", tmp_path / "cohort.h5", "--no-baselines")
+            assert res.returncode == 0, res.stderr
+            assert f"held out: {len(test)} animals, every animal of DATA the model was not trained on" in res.stdout
+        finally:
+            trained.model.linear.set_mix(mix)
         bad = run_cli("evaluate", tmp_path / "model.pt", tmp_path / "cohort.h5", "--hide-fraction", "1.5")
         assert bad.returncode == 2 and "--hide-fraction" in bad.stderr
 

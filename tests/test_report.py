@@ -216,15 +216,25 @@ class TestWriteReport:
     def test_page_and_figures(self, run, cohort, tmp_path):
         _, trained = run
         evaluation = {"summary": {"model": {"imputation R²": 0.41}, "identity mean": {"imputation R²": 0.12}}}
-        path = write_report(trained, cohort[0], tmp_path / "rep", evaluation=evaluation, max_animals=2, n_folds=2, dpi=60)
-        page = open(path, encoding="utf-8").read()
-        pngs = re.findall(r'<img src="([^"]+)"', page)
-        assert len(pngs) == 8
-        for name in pngs:
-            assert (tmp_path / "rep" / name).stat().st_size > 1000
-        assert "identity mean" in page and "0.41" in page  # the evaluation summary
-        assert trained.val_uids[0] in page
-        assert "in-sample" not in page
+        mix = trained.linear_mix
+        trained.model.linear.set_mix(0.0)  # the validation animals are then held out from everything
+        try:
+            path = write_report(trained, cohort[0], tmp_path / "rep", evaluation=evaluation, max_animals=2,
+                                n_folds=2, dpi=60)
+            page = open(path, encoding="utf-8").read()
+            pngs = re.findall(r'<img src="([^"]+)"', page)
+            assert len(pngs) == 8
+            for name in pngs:
+                assert (tmp_path / "rep" / name).stat().st_size > 1000
+            assert "identity mean" in page and "0.41" in page  # the evaluation summary
+            assert trained.val_uids[0] in page
+            assert "in-sample" not in page
+            # with weight on the linear read-out, whose moments hold every animal here: in-sample
+            trained.model.linear.set_mix(0.5)
+            path = write_report(trained, cohort[0], tmp_path / "rep2", max_animals=1, n_folds=2, dpi=60)
+            assert "in-sample" in open(path, encoding="utf-8").read()
+        finally:
+            trained.model.linear.set_mix(mix)
 
     def test_training_animals_only_is_flagged(self, run, cohort, tmp_path):
         _, trained = run

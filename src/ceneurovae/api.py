@@ -168,6 +168,9 @@ class Trained:
         Factor applied to predictions from behavior alone (`from_behavior`, `generate`),
         chosen by `fit` on its validation animals (`calibrate`): 0 says that what the model
         learned of behavior did not carry over to animals it had not seen.
+    linear_uids : list of str
+        The animals whose data the linear read-out's moments hold (`fit`: the training and the
+        validation animals).
     """
 
     def __init__(
@@ -181,6 +184,7 @@ class Trained:
         val_uids: Sequence[str] = (),
         refine_prior: float = REFINE_PRIOR,
         behavior_scale: float = 1.0,
+        linear_uids: Sequence[str] = (),
     ):
         self.model = unwrap(model)
         self.refine_prior = _check_prior(refine_prior)
@@ -192,6 +196,7 @@ class Trained:
         self.history = list(history)
         self.train_uids = list(train_uids)
         self.val_uids = list(val_uids)
+        self.linear_uids = list(linear_uids)
 
     def __repr__(self) -> str:
         c = self.model.cfg
@@ -205,6 +210,14 @@ class Trained:
     @property
     def behavior_names(self) -> list[str]:
         return list(self.scaler.names)
+
+    @property
+    def seen_uids(self) -> list[str]:
+        """Every animal whose data shape this model's predictions: the training animals, and
+        the animals of the linear read-out's moments when it has weight (the validation
+        animals among them). Scores on them are not held-out scores."""
+        extra = [u for u in self.linear_uids if u not in set(self.train_uids)] if self.linear_mix > 0 else []
+        return list(self.train_uids) + extra
 
     @property
     def linear_mix(self) -> float:
@@ -399,6 +412,7 @@ class Trained:
             "val_uids": self.val_uids,
             "refine_prior": self.refine_prior,
             "behavior_scale": self.behavior_scale,
+            "linear_uids": self.linear_uids,
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -435,7 +449,7 @@ def _trained_from_payload(payload: dict[str, Any], device: torch.device, source:
     except ConfigError as err:
         raise CheckpointError(f"checkpoint {source}: {err}") from None
     return Trained(model, config, vocabulary, scaler, history, payload.get("train_uids", ()), payload.get("val_uids", ()),
-                   refine_prior, behavior_scale)
+                   refine_prior, behavior_scale, payload.get("linear_uids", ()))
 
 
 @dataclass
@@ -686,6 +700,7 @@ def fit(
     linear_info = install_linear_readout(model, recs, cfg.train.seed)
     if model.linear is not None:
         model.linear.set_mix(cal.mix)
+        trained.linear_uids = [r.uid for r in recs]
     if run_dir is not None and is_main_process():
         best_path = os.path.join(run_dir, "best.pt")
         if os.path.exists(best_path):  # so that `load(run_dir)` predicts as this object does
@@ -693,6 +708,7 @@ def fit(
             payload["model_state"] = model.state_dict()
             payload["refine_prior"] = trained.refine_prior
             payload["behavior_scale"] = trained.behavior_scale
+            payload["linear_uids"] = trained.linear_uids
             save_checkpoint(best_path, payload)
         best = min(history, key=lambda h: h.val) if history else None
         summary = {

@@ -231,10 +231,11 @@ def evaluate(
         raise ConfigError(f"hide_fraction must be in (0, 1), got {hide_fraction!r}")
     recs = as_recordings(datasets, "held-out")
     uids = [r.uid for r in recs]
-    seen = sorted(set(uids) & set(getattr(trained, "train_uids", ())))
+    seen = sorted(set(uids) & set(getattr(trained, "seen_uids", getattr(trained, "train_uids", ()))))
     if seen and not allow_seen:
         raise DataError(
-            f"animals {seen} were used to train the model; evaluate on animals it never saw "
+            f"animals {seen} were used to train the model (its weights, or the moments of its linear "
+            "read-out, which hold the validation animals too); evaluate on animals it never saw "
             "(or pass allow_seen=True to score them anyway)"
         )
     if baselines is True:

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     trained = api.load(args.checkpoint, device=args.device)
     data = _read(args.data)
     train = _read(args.train_data) if args.train_data else None
-    seen = set(trained.train_uids)
+    seen = set(trained.seen_uids)  # its weights' animals, and its linear read-out's
     if args.test_uids:
         missing = sorted(set(args.test_uids) - set(data))
         if missing:
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     elif train is not None:
         test = {u: r for u, r in data.items() if u not in train}
         how = "the animals of DATA that are not in --train-data"
-    elif trained.val_uids and set(trained.val_uids) <= set(data):
+    elif trained.val_uids and set(trained.val_uids) <= set(data) and not set(trained.val_uids) & seen:
         test = {u: data[u] for u in trained.val_uids}
         train = {u: r for u, r in data.items() if u not in test}
         how = ("the checkpoint's validation animals (they chose its early-stopping epoch; "
@@ -81,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
     skipped = sorted(set(test) & seen)
     test = {u: r for u, r in test.items() if u not in seen}
     if skipped:
-        print(f"not scored: {skipped} (the model was trained on them)")
+        print(f"not scored: {skipped} (the model was trained on them: its weights, or its linear read-out's moments)")
     if not test:
-        raise ConfigError("no animal left to evaluate: every animal of DATA was used to train the model; "
+        raise ConfigError("no animal left to evaluate: every animal of DATA was used to train the model (its "
+                          "weights, or the moments of its linear read-out, which hold its validation animals too); "
                           "give recordings of other animals")
     use_baselines = not args.no_baselines and bool(train)
     truth = None

@@ -80,9 +80,10 @@ def _as_mapping(evaluation: Any) -> Mapping[str, Any] | None:
 
 
 def _choose_animals(trained, recs: dict[str, Recording], max_animals: int) -> tuple[list[Recording], str]:
-    """Animals the model did not train on, validation animals first; says which kind they are."""
-    trained_on = set(trained.train_uids)
-    held = [u for u in trained.val_uids if u in recs]
+    """Animals the model did not train on, validation animals first; says which kind they are.
+    Animals whose data its linear read-out holds (`Trained.seen_uids`) count as trained on."""
+    trained_on = set(trained.seen_uids)
+    held = [u for u in trained.val_uids if u in recs and u not in trained_on]
     unseen = held + [u for u in recs if u not in trained_on and u not in set(held)]
     if unseen:
         chosen = unseen[:max_animals]
