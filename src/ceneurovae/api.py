@@ -353,7 +353,9 @@ class Trained:
         dt: float | None = None,
         behavior_mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Activity for an arbitrary behavior trajectory, latent at the prior mean.
+        """Activity for an arbitrary behavior trajectory, latent at the prior mean, times
+        `behavior_scale` (as `from_behavior`: a model whose behavior responses did not carry
+        over to its validation animals shows them shrunk, or flat at 0).
 
         Parameters
         ----------
