@@ -46,7 +46,7 @@ from ceneurovae.config import Config
 from ceneurovae.data import neuron_folds
 from ceneurovae.errors import CeNeuroVAEError, DataWarning
 from ceneurovae.evaluate import jsonable
-from ceneurovae.metrics import r2_score
+from ceneurovae.metrics import describe, r2_score
 from ceneurovae.normalize import zscore
 
 SAME_FRAME = ("ridge", "ridge_neurons", "lowrank")
@@ -137,9 +137,8 @@ def score_split(trained, train, test, fractions, seed: int) -> tuple[dict, dict]
 
 
 def median(x) -> float:
-    x = np.asarray(x, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    return float(np.median(x)) if x.size else float("nan")
+    """Median over the finite entries (NaN when there are none)."""
+    return describe(x)["median"]
 
 
 def split_mean(per_split: list[dict], method: str, metric: str) -> float:

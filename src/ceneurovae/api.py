@@ -503,9 +503,8 @@ def calibrate(
     priors = [_check_prior(w) for w in priors]
     if not priors:
         raise ConfigError("calibrate needs at least one refinement prior weight")
-    core = trained.model
-    current_mix = 0.0 if core.linear is None else float(core.linear.mix)
-    mixes = [float(m) for m in mixes] if core.linear is not None else [0.0]
+    current_mix = trained.linear_mix
+    mixes = [float(m) for m in mixes] if trained.model.linear is not None else [0.0]
     if not mixes:
         mixes = [current_mix]
     if any(not 0.0 <= m <= 1.0 for m in mixes):
@@ -549,8 +548,7 @@ def choose_refine_prior(
     Returns ``(best weight, {weight: mean R² of the hidden neurons})``; with nothing to
     score, the model's current weight and an empty dict.
     """
-    mix = 0.0 if trained.model.linear is None else float(trained.model.linear.mix)
-    cal = calibrate(trained, recordings, candidates, [mix], (), hide_fraction, seed)
+    cal = calibrate(trained, recordings, candidates, [trained.linear_mix], (), hide_fraction, seed)
     return cal.refine_prior, {p: r for (p, _), r in cal.imputation.items()}
 
 
@@ -691,11 +689,12 @@ def fit(
         config=cfg.train, run_dir=run_dir, resume=resume, checkpoint_extra=extra, on_epoch_end=on_epoch_end,
     )
     trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
-    held = set(val_uids)
+    held = [r for r in recs if r.uid in set(val_uids)]
     # The validation animals choose how the model predicts: the linear read-out is first fitted
     # to the training animals alone, so that it meets the validation animals as new ones ...
-    install_linear_readout(model, [r for r in recs if r.uid not in held], cfg.train.seed)
-    cal = calibrate(trained, [r for r in recs if r.uid in held])
+    if held:
+        install_linear_readout(model, [r for r in recs if r.uid not in set(val_uids)], cfg.train.seed)
+    cal = calibrate(trained, held)
     trained.refine_prior, trained.behavior_scale = cal.refine_prior, cal.behavior_scale
     trained.calibration = cal
     # ... then it takes every animal: the moments need no early stopping
@@ -725,7 +724,7 @@ def fit(
             "behaviors": behaviors,
             "device": str(dev),
             "refine_prior": trained.refine_prior,
-            "refine_prior_scores": {f"{p:g}": r for (p, m), r in cal.imputation.items() if m == cal.mix},
+            "refine_prior_scores": {str(p): r for (p, m), r in cal.imputation.items() if m == cal.mix},
             "linear_mix": trained.linear_mix,
             "behavior_scale": trained.behavior_scale,
             "linear_readout": linear_info,

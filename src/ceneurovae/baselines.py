@@ -13,11 +13,17 @@ has nothing to say (the evaluation scores NaN as the neuron's mean, R² 0).
                     forward / reverse velocity; penalty by leave-one-animal-out CV
 `NeuronRidge`       imputation from the same animal's other labeled neurons and its behavior
                     features: ridge on moments pooled by identity over the training animals
-                    (each pair of identities from the animals that recorded both); penalty
-                    by leave-one-animal-out CV of the imputation task itself
+                    (each pair of identities from the animals that recorded both, the whole
+                    matrix made positive semi-definite); penalty by leave-one-animal-out CV
+                    of the imputation task itself
+`NeuronOnlyRidge`   the same from the other neurons alone (the model's linear read-out)
+`LaggedRidge`       the same with the other neurons at t-1, t and t+1 as separate variables
 `LowRank`           factor analysis with missing data (EM) in identity space; hidden neurons
                     predicted from the factors inferred from the visible ones; rank by
                     grouped CV of the imputation task
+`StateSpace`        a linear-Gaussian state-space model in identity space (EM with missing
+                    data); hidden neurons by Kalman smoothing from the visible ones; state
+                    dimension and EM iterations by grouped CV of the imputation task
 ==================  =========================================================================
 
 Baselines take `AnimalData` (one per recording, built once by `animal_data`) so that the
@@ -39,6 +45,7 @@ from .model.conditional import (
     SIGMAS,
     choose_penalty,
     conditional_predictions,
+    identity_variables,
     moment_sums,
     pooled_moments,
     psd_factors,
@@ -380,16 +387,15 @@ class NeuronRidge(Baseline):
         self.scale_ = _FeatureScaler(animals) if animals else None
         self.n_id = len(vocabulary) - 1
         self.n_feat = animals[0].features.shape[1] if animals and self.behavior else 0
-        stats = [moment_sums(*self._variables(a)) for a in animals]
-        self.sum_ = sum(s[0] for s in stats)
-        self.count_ = sum(s[1] for s in stats)
-        self.moments_ = pooled_moments(self.sum_, self.count_)
+        variables = [self._variables(a) for a in animals]
+        stats = [moment_sums(x, m) for x, m in variables]
+        self.moments_ = pooled_moments(sum(s[0] for s in stats), sum(s[1] for s in stats))
         if len(animals) < 2:
             self.lam_, self.sigma_ = 0.1, 0.0
             return self
         tasks = []
-        for a, folds in zip(animals, hidden_sets([(a.identity, a.uid) for a in animals], hide_fraction, seed)):
-            x = self._variables(a)[0]
+        hidden = hidden_sets([(a.identity, a.uid) for a in animals], hide_fraction, seed)
+        for a, (x, _), folds in zip(animals, variables, hidden):
             tasks.append([(x, self._columns(a, np.setdiff1d(a.labeled, hide)), self._target_columns(a, hide),
                            a.z[:, hide], a.mask[:, hide], a.segments) for hide in folds])
         self.lam_, self.sigma_, self.cv_sse_ = choose_penalty(stats, tasks, self.LAMBDAS, SIGMAS)
@@ -622,16 +628,17 @@ class LowRank(Baseline):
         self.sigma_ = 0.0
         if len(animals) >= 2:
             folds = np.random.default_rng(seed).permutation(len(animals)) % min(self.n_folds, len(animals))
+            hidden = hidden_sets([(a.identity, a.uid) for a in animals], hide_fraction, seed)
             for K in ranks:
                 sse = np.zeros(len(SIGMAS))
                 for f in np.unique(folds):
                     params = self._fit([a for a, g in zip(animals, folds) if g != f], K)
-                    for a in (a for a, g in zip(animals, folds) if g == f):
-                        hide = choose_hidden(a.identity, a.uid, hide_fraction, seed)
-                        raw = self._predict(params, a, hide, 0.0)[:, hide]
-                        for j, sigma in enumerate(SIGMAS):
-                            err = np.where(a.mask[:, hide], smooth_time(raw, a.segments, sigma) - a.z[:, hide], 0.0)
-                            sse[j] += float((err**2).sum())
+                    for a, hides in ((a, h) for a, g, h in zip(animals, folds, hidden) if g == f):
+                        for hide in hides:
+                            raw = self._predict(params, a, hide, 0.0)[:, hide]
+                            for j, sigma in enumerate(SIGMAS):
+                                err = np.where(a.mask[:, hide], smooth_time(raw, a.segments, sigma) - a.z[:, hide], 0.0)
+                                sse[j] += float((err**2).sum())
                 self.cv_sse_[K] = sse
             self.rank_ = min(self.cv_sse_, key=lambda k: self.cv_sse_[k].min())
             self.sigma_ = float(SIGMAS[int(np.argmin(self.cv_sse_[self.rank_]))])
@@ -692,7 +699,7 @@ class _Sequence:
 def _covariances(seq: _Sequence, A, Q, C, R, tol: float):
     """The data-free part of `kalman_smoothers` for one sequence: per frame, the filtered
     covariance Pf, the weight WA of the previous filtered mean, the smoother gain G and the
-    smoothed covariance Ps; and the information matrix of each frame's observed variables."""
+    smoothed covariance Ps."""
     T, K = len(seq.y), A.shape[0]
     keys = [row.tobytes() for row in np.packbits(seq.m, axis=1)]
     info_of: dict[bytes, np.ndarray] = {}
@@ -831,15 +838,16 @@ class StateSpace(Baseline):
             rng = np.random.default_rng(seed)
             cv = [animals[i] for i in sorted(rng.permutation(len(animals))[: self.max_cv_animals])]
             folds = rng.permutation(len(cv)) % min(self.n_folds, len(cv))
+            hidden = hidden_sets([(a.identity, a.uid) for a in cv], hide_fraction, seed)
             sse = np.zeros((len(ranks), len(self.ITERATIONS)))
             for i, K in enumerate(ranks):
                 for g in np.unique(folds):
-                    held = [a for a, k in zip(cv, folds) if k == g]
-                    hides = [choose_hidden(a.identity, a.uid, hide_fraction, seed) for a in held]
+                    held = [(a, h) for a, k, h in zip(cv, folds, hidden) if k == g]
                     for j, params in enumerate(self._em([a for a, k in zip(cv, folds) if k != g], K)):
-                        for a, hide in zip(held, hides):
-                            pred = self._predict(params, a, hide)[:, hide]
-                            sse[i, j] += float((np.where(a.mask[:, hide], pred - a.z[:, hide], 0.0) ** 2).sum())
+                        for a, hides in held:
+                            for hide in hides:
+                                pred = self._predict(params, a, hide)[:, hide]
+                                sse[i, j] += float((np.where(a.mask[:, hide], pred - a.z[:, hide], 0.0) ** 2).sum())
             i, j = np.unravel_index(int(np.argmin(sse)), sse.shape)
             self.rank_, self.iterations_ = ranks[i], self.ITERATIONS[j]
             self.cv_sse_ = {f"K={K},iter={n}": float(sse[a, b]) for a, K in enumerate(ranks)
@@ -851,13 +859,11 @@ class StateSpace(Baseline):
         return self
 
     def _sequences(self, animal: AnimalData, hide: np.ndarray | None = None) -> list[_Sequence]:
-        keep = np.setdiff1d(animal.labeled, [] if hide is None else hide)
+        identity = animal.identity.copy()
+        if hide is not None:
+            identity[hide] = 0  # hidden neurons: missing, like unrecorded identities
+        y, m = identity_variables(animal.z, animal.mask, identity, self.n_id)
         T = len(animal.z)
-        y = np.zeros((T, self.n_id))
-        m = np.zeros((T, self.n_id), dtype=bool)
-        cols = animal.identity[keep] - 1
-        y[:, cols] = np.where(animal.mask[:, keep], animal.z[:, keep], 0.0)
-        m[:, cols] = animal.mask[:, keep]
         f = self.scale_(animal.features) if self.behavior else np.zeros((T, 0))
         return [_Sequence(y[a:b], m[a:b], f[a:b]) for a, b in animal.segments]
 

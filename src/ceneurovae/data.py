@@ -239,6 +239,13 @@ class EpochSampler(Sampler[int]):
         return self.n
 
 
+def _animal_rng(uid: str, seed: int, stream: int | None = None) -> np.random.Generator:
+    """A generator that depends only on (`seed`, the animal's `uid`, `stream`)."""
+    salt = [int(b) for b in str(uid).encode("utf-8")]
+    head = [int(seed)] if stream is None else [int(seed), stream]
+    return np.random.default_rng([*head, len(salt), *salt])
+
+
 def choose_hidden(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: int = 0) -> np.ndarray:
     """The neurons withheld from an animal: a seeded `fraction` of its labeled neurons.
 
@@ -261,8 +268,7 @@ def choose_hidden(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: i
     if labeled.size < 2:
         return np.zeros(0, dtype=np.int64)
     k = min(labeled.size - 1, max(1, int(round(fraction * labeled.size))))
-    salt = [int(b) for b in str(uid).encode("utf-8")]
-    rng = np.random.default_rng([int(seed), len(salt), *salt])
+    rng = _animal_rng(uid, seed)
     return np.sort(rng.choice(labeled, size=k, replace=False)).astype(np.int64)
 
 
@@ -284,8 +290,7 @@ def neuron_folds(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: in
     if labeled.size < 2:
         return []
     n_folds = int(min(max(round(1.0 / fraction), 2), labeled.size))
-    salt = [int(b) for b in str(uid).encode("utf-8")]
-    perm = np.random.default_rng([int(seed), 7, len(salt), *salt]).permutation(labeled)
+    perm = _animal_rng(uid, seed, stream=7).permutation(labeled)
     return [np.sort(perm[i::n_folds]).astype(np.int64) for i in range(n_folds)]
 
 

@@ -158,14 +158,14 @@ def run_recording(
         if linear and not from_prior and not raw:
             # hidden neurons (and requested identities the window does not show): blended with
             # the conditional on the visible neurons
-            mix = mix_t.to(device=pred.device, dtype=pred.dtype)
+            w = mix_t.to(device=pred.device, dtype=pred.dtype)
             lin, lin_ids = core.linear(batch.x, enc_mask, batch.identity, ids_t, pad=batch.pad)
             hidden = core.linear.hidden(enc_mask, batch.identity)[:, None, :]
-            pred = torch.where(hidden, (1 - mix) * pred + mix * lin, pred)
+            pred = torch.where(hidden, (1 - w) * pred + w * lin, pred)
             if pred_ids is not None:
                 shown = ((batch.identity[:, :, None] == ids_t[None, None, :])
                          & enc_mask.any(1)[:, :, None]).any(1)[:, None, :]  # (B, 1, K)
-                pred_ids = torch.where(shown, pred_ids, (1 - mix) * pred_ids + mix * lin_ids)
+                pred_ids = torch.where(shown, pred_ids, (1 - w) * pred_ids + w * lin_ids)
         pred = pred.float().cpu().numpy()
         pred_ids = pred_ids.float().cpu().numpy() if pred_ids is not None else None
         lat = (mu[:, None, :].expand(B, Tw, Z) if mu.dim() == 2 else mu).float().cpu().numpy()

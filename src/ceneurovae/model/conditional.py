@@ -258,10 +258,6 @@ class LinearReadout(nn.Module):
             raise ValueError(f"mix must be in [0, 1], got {mix!r}")
         self.mix.fill_(float(mix))
 
-    @property
-    def active(self) -> bool:
-        return float(self.mix) > 0
-
     @staticmethod
     def hidden(visible: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
         """(B, N) True for labeled neurons the encoder does not see in the window."""
@@ -294,7 +290,7 @@ class LinearReadout(nn.Module):
         K = Mnn * visf[:, :, None] * visf[:, None, :] + eye * torch.where(vis, lam, torch.ones_like(lam))[:, None, :]
         xs = (x.to(dt) * visible.to(dt) * visf[:, None, :]).transpose(1, 2)  # (B, N, T)
         u = torch.linalg.solve(K, xs)  # hidden and padded neurons have identity rows: no part
-        hidden = (~vis & known).to(dt)
+        hidden = self.hidden(visible, identity).to(dt)
         pred = ((Mnn * visf[:, None, :]) @ u * hidden[:, :, None]).transpose(1, 2)
         pred_t = None
         if targets is not None:
