@@ -19,17 +19,15 @@ it is the only top-level key that is skipped here, so a mistyped section is stil
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import types
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from .errors import ConfigError
 from .model.config import VAEConfig
+from .settings import Settings, build
 from .train import TrainConfig
 
 __all__ = ["DataConfig", "Config", "load_config", "read_yaml"]
@@ -47,7 +45,7 @@ def read_yaml(path: str | os.PathLike):
 
 
 @dataclass
-class DataConfig:
+class DataConfig(Settings):
     """Which recordings, and how they become training windows."""
 
     path: list[str] | None = None
@@ -67,13 +65,10 @@ class DataConfig:
     num_workers: int = 0
     """DataLoader worker processes."""
 
-    def __post_init__(self) -> None:
-        self.validate()
+    section = "data"
 
     def validate(self) -> None:
-        def need(ok: bool, name: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(f"data.{name} = {getattr(self, name)!r}: {message}")
+        need = self.need
 
         need(isinstance(self.window_T, int) and self.window_T >= 1, "window_T", "must be a positive integer")
         need(isinstance(self.stride, int) and self.stride >= 1, "stride", "must be a positive integer")
@@ -83,9 +78,9 @@ class DataConfig:
         need(self.behaviors is None or len(self.behaviors) > 0, "behaviors", "name at least one behavior, or leave it null")
 
 
-_SECTIONS = {"data": DataConfig, "model": VAEConfig, "train": TrainConfig}
+SECTIONS = {"data": DataConfig, "model": VAEConfig, "train": TrainConfig}
 # Sections owned by another command: accepted in a config file, not part of a `Config`.
-OTHER_SECTIONS = ("tune",)
+OTHERSECTIONS = ("tune",)
 
 
 @dataclass
@@ -97,7 +92,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return {"data": dataclasses.asdict(self.data), "model": self.model.to_dict(), "train": self.train.to_dict()}
+        return {"data": self.data.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict()}
 
     def to_yaml(self, path: str | os.PathLike | None = None) -> str:
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -111,17 +106,17 @@ class Config:
         """Build from nested dicts; unknown sections or keys and mistyped values are errors."""
         d = d or {}
         if not isinstance(d, dict):
-            raise ConfigError(f"{source}: expected a mapping with sections {sorted(_SECTIONS)}, got {type(d).__name__}")
-        unknown = sorted(set(d) - set(_SECTIONS) - set(OTHER_SECTIONS))
+            raise ConfigError(f"{source}: expected a mapping with sections {sorted(SECTIONS)}, got {type(d).__name__}")
+        unknown = sorted(set(d) - set(SECTIONS) - set(OTHERSECTIONS))
         if unknown:
-            raise ConfigError(f"{source}: unknown section(s) {unknown}; sections are {sorted(_SECTIONS)} "
-                              f"(and {', '.join(OTHER_SECTIONS)}, read by its own command)")
+            raise ConfigError(f"{source}: unknown section(s) {unknown}; sections are {sorted(SECTIONS)} "
+                              f"(and {', '.join(OTHERSECTIONS)}, read by its own command)")
         parts = {}
-        for name, klass in _SECTIONS.items():
+        for name, klass in SECTIONS.items():
             section = d.get(name) or {}
             if not isinstance(section, dict):
                 raise ConfigError(f"{source}: section {name!r} must be a mapping, got {section!r}")
-            parts[name] = _build(klass, section, f"{source}: {name}")
+            parts[name] = build(klass, section, f"{source}: {name}")
         return cls(**parts)
 
     @classmethod
@@ -134,8 +129,8 @@ class Config:
         items = overrides.items() if isinstance(overrides, dict) else (_split(o) for o in overrides)
         for key, value in items:
             section, _, name = key.partition(".")
-            if section not in _SECTIONS or not name:
-                raise ConfigError(f"override {key!r}: use section.key with a section among {sorted(_SECTIONS)}")
+            if section not in SECTIONS or not name:
+                raise ConfigError(f"override {key!r}: use section.key with a section among {sorted(SECTIONS)}")
             d[section][name] = value
         return Config.from_dict(d, source="overrides")
 
@@ -149,61 +144,6 @@ def _split(text: str) -> tuple[str, Any]:
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
-
-
-def _build(klass, values: dict[str, Any], where: str):
-    hints = typing.get_type_hints(klass)
-    names = {f.name for f in fields(klass)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(names)}")
-    checked = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
-    try:
-        return klass(**checked)
-    except TypeError as err:
-        raise ConfigError(f"{where}: {err}") from None
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    """Check `value` against the annotation `hint`; convert lists to tuples and ints to floats."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError as err:
-                errors.append(str(err))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} fits none of {hint}")
-    if hint is Any:
-        return value
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif origin in (tuple, list):
-        if isinstance(value, (list, tuple)):
-            inner = args[0] if args else Any
-            items = [_coerce(v, inner, where) for v in value]
-            return tuple(items) if origin is tuple else items
-    elif origin is dict or hint is dict:
-        if isinstance(value, dict):
-            return value
-    else:
-        return value
-    name = getattr(hint, "__name__", str(hint))
-    raise ConfigError(f"{where} = {value!r}: expected {name}, got {type(value).__name__}")
 
 
 def load_config(config: Config | str | os.PathLike | dict | None) -> Config:

@@ -18,7 +18,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -29,15 +29,15 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Batch, WindowDataset
 from .distributed import is_main_process
 from .errors import CheckpointError, ConfigError, TrainingError
-from .model.config import strict_from_dict
 from .model.loss import elbo_loss, kl_weight
 from .model.vae import NeuroBehaviorVAE
+from .settings import Settings
 
 __all__ = ["TrainConfig", "EpochRecord", "fit_model", "run_step", "evaluate_loss", "unwrap"]
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     """How to train. Defaults measured on the simulated cohort (see ``docs/model.md``)."""
 
     epochs: int = 60
@@ -97,13 +97,10 @@ class TrainConfig:
     """Also log the epoch history for TensorBoard in ``<run>/tensorboard`` when the optional
     `tensorboard` package is installed (``pip install ceneurovae[tensorboard]``)."""
 
-    def __post_init__(self) -> None:
-        self.validate()
+    section = "train"
 
     def validate(self) -> None:
-        def need(ok: bool, name: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(f"train.{name} = {getattr(self, name)!r}: {message}")
+        need = self.need
 
         need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "must be a positive integer")
         need(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0, "lr", "the learning rate must be > 0")
@@ -121,13 +118,6 @@ class TrainConfig:
         for name in ("neuron_dropout", "behavior_dropout", "prior_dropout"):
             need(0 <= getattr(self, name) < 1, name, "must be in [0, 1)")
         need(self.max_bad_steps >= 1, "max_bad_steps", "must be >= 1")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        return strict_from_dict(cls, d, "train")
 
 
 SPREAD_EVERY = 2

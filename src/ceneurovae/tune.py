@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import _SECTIONS, Config, read_yaml
+from .config import SECTIONS, Config, read_yaml
 from .errors import ConfigError, TrainingError
 
 __all__ = [
@@ -161,9 +161,9 @@ def _number(value: Any, where: str) -> float:
 
 def _field_type(key: str) -> type:
     section, _, name = key.partition(".")
-    if section not in _SECTIONS or not name:
-        raise ConfigError(f"tune.space: {key!r} is not a setting; use section.key with a section among {sorted(_SECTIONS)}")
-    klass = _SECTIONS[section]
+    if section not in SECTIONS or not name:
+        raise ConfigError(f"tune.space: {key!r} is not a setting; use section.key with a section among {sorted(SECTIONS)}")
+    klass = SECTIONS[section]
     names = {f.name for f in fields(klass)}
     if name not in names:
         raise ConfigError(f"tune.space: {key!r} is not a setting; known keys of {section}: {sorted(names)}")

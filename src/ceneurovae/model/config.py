@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
-from ..errors import ConfigError
+from ..settings import Settings
 
 __all__ = ["VAEConfig"]
 
@@ -15,7 +15,7 @@ RECON_LOSSES = ("gaussian", "mse", "huber")
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(Settings):
     """Architecture of `NeuroBehaviorVAE`.
 
     The two data-dependent sizes, `n_identities` (``len(labels)``, "unknown" included) and
@@ -92,6 +92,8 @@ class VAEConfig:
     extra: dict = field(default_factory=dict)
     """Free-form notes stored with the config (ignored by the model)."""
 
+    section = "model"
+
     def __post_init__(self) -> None:
         if isinstance(self.behavior_taus, list):
             self.behavior_taus = tuple(float(t) for t in self.behavior_taus)
@@ -99,10 +101,7 @@ class VAEConfig:
 
     def validate(self) -> None:
         """Raise `ConfigError` naming the first impossible setting."""
-
-        def need(ok: bool, name: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(f"model.{name} = {getattr(self, name)!r}: {message}")
+        need = self.need
 
         need(self.n_identities >= 2, "n_identities", "needs at least 2 (unknown + one identity)")
         need(self.behavior_dim >= 0, "behavior_dim", "must be >= 0")
@@ -128,21 +127,3 @@ class VAEConfig:
     @property
     def use_positional(self) -> bool:
         return self.latent == "window" if self.positional is None else bool(self.positional)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["behavior_taus"] = list(self.behavior_taus)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> VAEConfig:
-        return strict_from_dict(cls, d, "model")
-
-
-def strict_from_dict(cls, d: dict, section: str):
-    """``cls(**d)``, refusing keys that are not fields of the dataclass `cls`."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - known)
-    if unknown:
-        raise ConfigError(f"unknown {section} settings {unknown}; known: {sorted(known)}")
-    return cls(**d)
