@@ -31,6 +31,7 @@ from .data import build_loaders, hidden_sets
 from .distributed import is_distributed, is_main_process, world_size
 from .errors import CheckpointError, ConfigError, DataError, DataWarning
 from .identity import Vocabulary, canonical_label
+from .io import DEFAULT_BEHAVIORS
 from .inference import ridge_readout, run_recording
 from .metrics import r2_score
 from .model import NeuroBehaviorVAE, VAEConfig
@@ -43,7 +44,7 @@ from .train import EpochRecord, fit_model, unwrap
 __all__ = ["fit", "load", "Trained", "Calibration", "calibrate", "choose_refine_prior", "install_linear_readout",
            "select_device", "is_main_process", "DEFAULT_BEHAVIORS"]
 
-DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
+
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:

@@ -51,6 +51,7 @@ from .model.conditional import (
     psd_factors,
     smooth_time,
 )
+from .model.config import BEHAVIOR_TAUS_S
 from .normalize import zscore
 from .recording import Recording, split_segments
 
@@ -73,7 +74,6 @@ __all__ = [
     "vocabulary_names",
 ]
 
-BEHAVIOR_TAUS_S = (0.0, 2.0, 6.0, 20.0, 60.0)
 """Timescales (s) of the causal exponential filters of the behavior baseline; 0 = the current frame."""
 
 

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 from ..settings import Settings
 
-__all__ = ["VAEConfig"]
+__all__ = ["VAEConfig", "BEHAVIOR_TAUS_S"]
 
 ENCODERS = ("transformer", "gru", "tcn")
 LATENTS = ("trajectory", "window")
 READOUTS = ("factorized", "mlp")
 RECON_LOSSES = ("gaussian", "mse", "huber")
+# Time constants (s) of the causal behavior filters: the model's default and the baselines'.
+BEHAVIOR_TAUS_S = (0.0, 2.0, 6.0, 20.0, 60.0)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class VAEConfig(Settings):
     of a training step."""
     dt: float = 0.6
     """Seconds per frame, used to build the behavior-history filters."""
-    behavior_taus: tuple[float, ...] = (0.0, 2.0, 6.0, 20.0, 60.0)
+    behavior_taus: tuple[float, ...] = BEHAVIOR_TAUS_S
     """Time constants (seconds) of the causal exponential filters applied to behavior;
     0 means the current frame. Real neurons integrate behavior over up to ~60 s."""
     behavior_nonlinear: int = 8
