@@ -31,8 +31,8 @@ from .data import build_loaders, hidden_sets
 from .distributed import is_distributed, is_main_process, world_size
 from .errors import CheckpointError, ConfigError, DataError, DataWarning
 from .identity import Vocabulary, canonical_label
-from .io import DEFAULT_BEHAVIORS
 from .inference import ridge_readout, run_recording
+from .io import DEFAULT_BEHAVIORS
 from .metrics import r2_score
 from .model import NeuroBehaviorVAE, VAEConfig
 from .model.conditional import fit_conditional
