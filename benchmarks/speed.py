@@ -148,7 +148,7 @@ def step_parts(model, optim, batches, cfg, beta: float = 1.0) -> dict[str, float
 
     from ceneurovae.model.loss import elbo_loss
     from ceneurovae.model.vae import ModelOutput
-    from ceneurovae.train import _augmentation, run_step
+    from ceneurovae.training import augmentation, run_step
 
     enc, dec = model.encoder, model.decoder
     gen = torch.Generator().manual_seed(0)
@@ -169,7 +169,7 @@ def step_parts(model, optim, batches, cfg, beta: float = 1.0) -> dict[str, float
 
     model.train()
     for batch in batches:
-        aug = _augmentation(batch, cfg, gen)
+        aug = augmentation(batch, cfg, gen)
         with torch.no_grad():
             feats = model.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past,
                                             batch.behavior_past_mask, aug["drop_behavior"])
@@ -180,7 +180,7 @@ def step_parts(model, optim, batches, cfg, beta: float = 1.0) -> dict[str, float
             ctx = dec.context_of(z, feats)
             out = model(batch.x, batch.mask, batch.behavior, batch.identity, **batch.model_inputs(), **aug)
 
-        timed("augmentation (masks)", lambda: _augmentation(batch, cfg, gen))
+        timed("augmentation (masks)", lambda: augmentation(batch, cfg, gen))
         timed("behavior filters", lambda: backward(model.behavior_features(
             batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask, aug["drop_behavior"])))
 

@@ -151,7 +151,7 @@ class TestTrainedMethods:
         assert trained.behavior_scale == max(cal.behavior_only, key=cal.behavior_only.get)
         assert f"refine_prior={trained.refine_prior:g}" in repr(trained)
         # each latent-only score is the mean R² of the hidden neurons imputed with that weight
-        val = [trained._prepare(cohort[0][u]) for u in trained.val_uids]
+        val = [trained.prepare(cohort[0][u]) for u in trained.val_uids]
         sets = hidden_sets([(r.identity, r.uid) for r in val])
         mix = trained.linear_mix
         trained.model.linear.set_mix(0.0)
@@ -180,7 +180,7 @@ class TestTrainedMethods:
         assert core.cfg.recording_gain
         # training replaced the initial typical spreads (their value: tests/test_train.py)
         assert not torch.allclose(core.decoder.typical_spread, torch.ones_like(core.decoder.typical_spread))
-        rec = trained._prepare(cohort[0][trained.val_uids[0]])
+        rec = trained.prepare(cohort[0][trained.val_uids[0]])
         hide = np.array([0, 1])
         spread, _ = recording_spread(core, rec, trained.scaler, window_T=trained.window_T, hide=hide)
         raw = run_recording(core, rec, trained.scaler, window_T=trained.window_T, hide=hide, center=False,
@@ -205,12 +205,12 @@ class TestTrainedMethods:
     def test_prediction_from_behavior_alone_reads_nothing_of_the_traces(self, trained, cohort):
         """The recording gain's spread comes from the traces, so from_behavior must not use it:
         scrambling every trace (same mask) leaves the z-scored prediction unchanged."""
-        rec = trained._prepare(cohort[0][trained.val_uids[0]])
+        rec = trained.prepare(cohort[0][trained.val_uids[0]])
         scrambled = rec.replace(traces=np.random.default_rng(1).normal(size=rec.traces.shape).astype(np.float32) * 3)
-        before, after = trained._run(rec, from_prior=True).pred, trained._run(scrambled, from_prior=True).pred
+        before, after = trained.run(rec, from_prior=True).pred, trained.run(scrambled, from_prior=True).pred
         np.testing.assert_allclose(after, before, atol=1e-6)
         # and it uses each identity's typical spread, as generate does
-        assert not np.allclose(before, trained._run(rec, from_prior=True, raw=True).pred)
+        assert not np.allclose(before, trained.run(rec, from_prior=True, raw=True).pred)
 
     def test_generate_any_behavior(self, trained):
         T = 120
@@ -259,12 +259,12 @@ class TestSaveLoad:
         val = {u: ds[u] for u in model.val_uids}
         assert set(model.seen_uids) == set(model.train_uids)
         evaluate(model, val, baselines=False)  # the weight at 0: the validation animals are held out
-        rec = model._prepare(ds[model.val_uids[0]])
+        rec = model.prepare(ds[model.val_uids[0]])
         hide = np.array([0, 3])
-        latent = model._run(rec, hide=hide, refine_steps=0).pred
-        linear = model._run(rec, hide=hide, refine_steps=0, mix=1.0).pred
+        latent = model.run(rec, hide=hide, refine_steps=0).pred
+        linear = model.run(rec, hide=hide, refine_steps=0, mix=1.0).pred
         model.model.linear.set_mix(0.25)
-        mixed = model._run(rec, hide=hide, refine_steps=0).pred
+        mixed = model.run(rec, hide=hide, refine_steps=0).pred
         np.testing.assert_allclose(mixed[:, hide], 0.75 * latent[:, hide] + 0.25 * linear[:, hide], atol=1e-5)
         visible = np.setdiff1d(np.arange(rec.n_neurons), hide)
         np.testing.assert_allclose(mixed[:, visible], latent[:, visible], atol=1e-6)  # visible: latent only

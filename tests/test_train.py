@@ -91,12 +91,17 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
 
 def test_spread_refresh_sets_each_recordings_spread_and_the_typical_one():
     from ceneurovae.inference import recording_spread
-    from ceneurovae.train import _refresh_spreads
+    from ceneurovae.training import Solver, build_optimizer
+
+    def refresh(model, lt, lv):
+        solver = Solver(model, build_optimizer(model))
+        solver.refresh_spreads(lt, lv)
+        return solver.spread_train, solver.spread_val
 
     ds, _ = toy_cohort(n_animals=4, T=200)
     lt, lv, _, _ = build_loaders(ds, window_T=50, stride=25, batch_size=8, history=20, seed=0)
     model = NeuroBehaviorVAE(VAEConfig(n_identities=21, behavior_dim=3, **SMALL))
-    train, val = _refresh_spreads(model, lt, lv)
+    train, val = refresh(model, lt, lv)
     assert train.shape == (len(lt.dataset.recordings), 21) and val.shape == (len(lv.dataset.recordings), 21)
     for table, dataset in ((train, lt.dataset), (val, lv.dataset)):
         for i, rec in enumerate(dataset.recordings):
@@ -110,7 +115,7 @@ def test_spread_refresh_sets_each_recordings_spread_and_the_typical_one():
     assert torch.all(model.decoder.typical_spread[~seen] == 1.0)
     # a model without the gain gets no tables
     plain = NeuroBehaviorVAE(VAEConfig(n_identities=21, behavior_dim=3, recording_gain=False, **SMALL))
-    assert _refresh_spreads(plain, lt, lv) == (None, None)
+    assert refresh(plain, lt, lv) == (None, None)
 
 
 def test_resuming_a_run_from_before_the_recording_gain_says_how(tmp_path):

@@ -81,7 +81,7 @@ def main(argv=None) -> None:
     for u in uids:
         rec, t = test[u], truth[u]
         # what `Trained.impute` runs, keeping the refined latent it decodes (model units)
-        out = trained._run(trained._prepare(rec), hide=hidden[u], refine_steps=REFINE_STEPS,
+        out = trained.run(trained.prepare(rec), hide=hidden[u], refine_steps=REFINE_STEPS,
                            refine_prior=trained.refine_prior)
         preds[u] = out.pred
         visible = np.setdiff1d(np.flatnonzero(rec.identity > 0), hidden[u])

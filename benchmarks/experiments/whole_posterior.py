@@ -47,9 +47,9 @@ from ceneurovae.model.loss import kl_divergence, reconstruction_loss  # noqa: E4
 
 def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: float, noise_rounds: int):
     """(imputation from the whole-recording optimum, from the encoder alone), both (T, N) in rec's units."""
-    rec = trained._prepare(rec)
+    rec = trained.prepare(rec)
     core = trained.model.eval()
-    start = trained._run(rec, hide=hide, refine_steps=0)
+    start = trained.run(rec, hide=hide, refine_steps=0)
     spread = None  # the recording gain's spreads (models with `recording_gain`), same neurons hidden
     if core.decoder.gain_floor is not None:
         spread, _ = recording_spread(core, rec, trained.scaler, window_T=trained.window_T, hide=hide)

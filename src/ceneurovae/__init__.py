@@ -8,8 +8,6 @@ The front door::
     trained.impute(datasets[uid], hide=[0, 5])
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .api import Trained, fit, load
 from .config import Config, DataConfig
 from .errors import (
@@ -24,12 +22,8 @@ from .identity import Vocabulary
 from .import_data import import_h5
 from .model import NeuroBehaviorVAE, VAEConfig
 from .recording import Recording
-from .train import TrainConfig
-
-try:
-    __version__ = version("ceneurovae")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+from .training import TrainConfig
+from .version import __version__
 
 __all__ = [
     "__version__",

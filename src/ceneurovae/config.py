@@ -28,7 +28,7 @@ import yaml
 from .errors import ConfigError
 from .model.config import VAEConfig
 from .settings import Settings, build
-from .train import TrainConfig
+from .training.config import TrainConfig
 
 __all__ = ["DataConfig", "Config", "load_config", "read_yaml"]
 

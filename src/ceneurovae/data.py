@@ -34,12 +34,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .errors import ConfigError, DataError, DataWarning
+from .identity import Vocabulary
+from .io import DEFAULT_BEHAVIORS
 from .normalize import LAB_DIVISORS, BehaviorScaler, zscore
-from .recording import Recording, split_segments
+from .recording import Recording, identity_names, split_segments
 
 __all__ = [
     "Batch",
     "WindowDataset",
+    "WindowSpec",
+    "window_batches",
     "EpochSampler",
     "build_loaders",
     "choose_hidden",
@@ -48,6 +52,9 @@ __all__ = [
     "neuron_folds",
     "split_animals",
     "resolve_scaler",
+    "recordings_of",
+    "common_vocabulary",
+    "default_behaviors",
 ]
 
 
@@ -119,6 +126,44 @@ def window_starts(length: int, window_T: int, stride: int) -> list[int]:
     return starts
 
 
+@dataclass(frozen=True)
+class WindowSpec:
+    """How recordings become model windows: the one place where the windowing settings meet.
+
+    Training (`build_loaders`), whole-recording inference (`ceneurovae.inference`), the
+    latent diagnostics and the report all cut recordings through a spec.
+
+    Attributes
+    ----------
+    window_T, stride : window length and step between window starts, frames
+    scaler : which behaviors, and how they are scaled
+    history : frames of behavior before each window (``behavior_past``)
+    respect_gaps : keep windows inside the contiguous stretches of each recording
+    """
+
+    window_T: int
+    stride: int
+    scaler: BehaviorScaler
+    history: int = 100
+    respect_gaps: bool = True
+
+    def dataset(self, recordings: Sequence[Recording]) -> WindowDataset:
+        """The windows of `recordings`."""
+        return WindowDataset(recordings, self.window_T, self.stride, self.scaler, self.history, self.respect_gaps)
+
+    def replace(self, **changes) -> WindowSpec:
+        """A copy with some settings changed (e.g. ``stride=window_T`` to tile recordings)."""
+        return dataclasses.replace(self, **changes)
+
+
+def window_batches(dataset: WindowDataset, batch_size: int, device=None) -> Iterator[tuple[range, Batch]]:
+    """The windows of `dataset` in order, `batch_size` at a time: (their indices, the batch on `device`)."""
+    for lo in range(0, len(dataset), batch_size):
+        idx = range(lo, min(lo + batch_size, len(dataset)))
+        batch = collate_windows([dataset[k] for k in idx])
+        yield idx, (batch if device is None else batch.to(device))
+
+
 class WindowDataset(Dataset):
     """Windows of `window_T` frames from a list of recordings, in model units.
 
@@ -152,6 +197,7 @@ class WindowDataset(Dataset):
         self.history = int(history)
         self.respect_gaps = bool(respect_gaps)
         self.prepared = [prepare(r, scaler) for r in self.recordings]
+        self.spec = WindowSpec(self.window_T, self.stride, scaler, self.history, self.respect_gaps)
         self.windows: list[tuple[int, int, int, int]] = []  # (recording, start, stop, segment start)
         for i, rec in enumerate(self.recordings):
             segments = split_segments(rec.timestamps) if respect_gaps else [(0, rec.n_frames)]
@@ -442,7 +488,8 @@ def build_loaders(
         warnings.warn("only one animal: no validation set, early stopping uses the training loss", DataWarning, stacklevel=2)
     train_recs = [by_uid[u] for u in train_uids]
     sc = resolve_scaler(train_recs, behaviors, scaler)
-    train_set = WindowDataset(train_recs, window_T, stride, sc, history, respect_gaps)
+    spec = WindowSpec(window_T, stride, sc, history, respect_gaps)
+    train_set = spec.dataset(train_recs)
     if distributed:
         from torch.utils.data.distributed import DistributedSampler
 
@@ -454,7 +501,7 @@ def build_loaders(
     loader_train = DataLoader(train_set, batch_size=batch_size, sampler=sampler, **common)
     loader_val = None
     if val_uids:
-        val_set = WindowDataset([by_uid[u] for u in val_uids], window_T, stride, sc, history, respect_gaps)
+        val_set = spec.dataset([by_uid[u] for u in val_uids])
         loader_val = DataLoader(val_set, batch_size=batch_size, shuffle=False, **common)
     return loader_train, loader_val, list(train_uids), list(val_uids)
 
@@ -462,3 +509,47 @@ def build_loaders(
 def n_batches(loader: DataLoader) -> int:
     """Batches per epoch (the loader's length)."""
     return math.ceil(len(loader.sampler) / loader.batch_size) if loader.batch_size else len(loader)
+
+
+# -- the recordings of a cohort ----------------------------------------------------------------
+
+
+def recordings_of(datasets: Mapping[str, Recording] | Sequence[Recording]) -> list[Recording]:
+    """The recordings of a dict uid -> Recording or of a sequence; none, or anything else, is a `ConfigError`."""
+    recs = list(datasets.values()) if isinstance(datasets, Mapping) else list(datasets)
+    if not recs:
+        raise ConfigError("no recordings given")
+    for r in recs:
+        if not isinstance(r, Recording):
+            raise ConfigError(f"expected Recording objects, got {type(r).__name__}")
+    return recs
+
+
+def common_vocabulary(recs: Sequence[Recording]) -> tuple[Vocabulary, list[Recording]]:
+    """One vocabulary for all recordings, and the recordings re-indexed into it.
+
+    Recordings that share a vocabulary keep it. Otherwise the vocabulary is built from the
+    identity names of all recordings (canonical C. elegans names where they apply).
+    """
+    vocabs = {id(r.vocabulary): r.vocabulary for r in recs}
+    if None not in vocabs.values():
+        distinct = list({tuple(v): v for v in vocabs.values()}.values())
+        if len(distinct) == 1:
+            return distinct[0], list(recs)
+    names_per_rec = [identity_names(r) for r in recs]
+    vocab = Vocabulary.from_names(n for names in names_per_rec for n in names)
+    out = [r.replace(identity=vocab.encode(names), vocabulary=vocab) for r, names in zip(recs, names_per_rec)]
+    return vocab, out
+
+
+def default_behaviors(recs: Sequence[Recording]) -> list[str]:
+    """The behaviors to condition on when none are named: the package's defaults that every
+    recording has, else every behavior they share (in the first recording's order)."""
+    shared = set(recs[0].behavior_names).intersection(*(r.behavior_names for r in recs[1:]))
+    chosen = [b for b in DEFAULT_BEHAVIORS if b in shared]
+    if chosen:
+        return chosen
+    names = [b for b in recs[0].behavior_names if b in shared]
+    if not names:
+        raise DataError("the recordings share no behavior; name the behaviors with data.behaviors", key="behavior")
+    return names

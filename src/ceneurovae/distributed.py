@@ -1,58 +1,11 @@
-"""Several processes, one model: DistributedDataParallel on PyTorch's own engine.
+"""Earlier import path of the several-process helpers: the code lives in `ceneurovae.training.distributed`."""
 
-Launch any training command with torchrun; nothing else changes::
+from .training.distributed import (
+    distributed_context,
+    is_distributed,
+    is_main_process,
+    select_device,
+    world_size,
+)
 
-    torchrun --nproc_per_node=4 -m ceneurovae train --config run.yaml
-
-Each process trains on its shard of the windows (a DistributedSampler), gradients are
-averaged by DDP (gloo on CPU, NCCL on GPU), epoch statistics are summed across processes,
-and only rank 0 writes checkpoints, metrics and the progress bar. ``train.batch_size`` is
-the global batch: each of K processes takes ``batch_size // K`` windows per step, so a run
-on K processes follows the same schedule as one process.
-"""
-
-from __future__ import annotations
-
-import contextlib
-import os
-
-import torch
-import torch.distributed as dist
-
-__all__ = ["distributed_context", "is_distributed", "is_main_process", "world_size"]
-
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def world_size() -> int:
-    return dist.get_world_size() if is_distributed() else 1
-
-
-def is_main_process() -> bool:
-    return not is_distributed() or dist.get_rank() == 0
-
-
-@contextlib.contextmanager
-def distributed_context(device: str | torch.device = "auto"):
-    """Initialize the process group when launched by torchrun (WORLD_SIZE > 1); yield this process's device."""
-    from .api import select_device
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or is_distributed():
-        yield select_device(device)
-        return
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = select_device(device)
-    if dev.type == "cuda":
-        torch.cuda.set_device(local_rank)
-        dev = torch.device("cuda", local_rank)
-        backend = "nccl"
-    else:
-        backend = "gloo"
-    dist.init_process_group(backend=backend)
-    try:
-        yield dev
-    finally:
-        dist.barrier()
-        dist.destroy_process_group()
+__all__ = ["distributed_context", "is_distributed", "is_main_process", "select_device", "world_size"]

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import WindowDataset, collate_windows
+from .data import WindowDataset, WindowSpec, window_batches
+from .model import unwrap
 from .model.loss import kl_divergence, reconstruction_loss
 from .normalize import BehaviorScaler
 from .recording import Recording
-from .train import unwrap
 
 __all__ = ["Stitched", "recording_spread", "run_recording", "spread_table", "taper"]
 
@@ -117,14 +117,14 @@ def run_recording(
     linear = mix_t is not None and float(mix_t) > 0
     # The spread comes from the recording's neural data, so a prediction from behavior alone
     # (`from_prior`) keeps each identity's typical spread: nothing of the traces reaches it.
-    if (core.decoder.gain_floor is not None and not raw and not from_prior
+    if (core.has_recording_gain and not raw and not from_prior
             and ((rec.identity > 0) & rec.mask.any(0)).any()):
         spread, spread_ids = recording_spread(model, rec, scaler, window_T=window_T, hide=hide, identities=identities,
                                               respect_gaps=respect_gaps, batch_size=batch_size)
     core.eval()
     window_T = min(window_T, rec.n_frames)
     stride = stride or max(1, window_T // 4)
-    ds = WindowDataset([rec], window_T, stride, scaler, core.cfg.behavior_history, respect_gaps)
+    ds = WindowSpec(window_T, stride, scaler, core.cfg.behavior_history, respect_gaps).dataset([rec])
     T, N = rec.n_frames, rec.n_neurons
     Z, H = core.cfg.latent_dim, core.cfg.hidden_dim
     K = 0 if identities is None else len(identities)
@@ -139,9 +139,7 @@ def run_recording(
         hide_t = torch.zeros(N, dtype=torch.bool, device=device)
         hide_t[torch.as_tensor(np.asarray(hide), dtype=torch.int64)] = True
 
-    for lo in range(0, len(ds), batch_size):
-        idx = range(lo, min(lo + batch_size, len(ds)))
-        batch = collate_windows([ds[k] for k in idx]).to(device)
+    for idx, batch in window_batches(ds, batch_size, device):
         enc_mask = batch.mask if hide_t is None else batch.mask & ~hide_t[None, None, :]
         feats = core.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask)
         B, Tw = batch.x.shape[:2]
@@ -152,9 +150,9 @@ def run_recording(
             if refine_steps > 0:
                 mu = refine_posterior(core, batch, enc_mask, feats, mu, logvar, refine_steps, refine_lr, spread,
                                       prior_weight=refine_prior)
-        ctx = core.decoder.context_of(mu, feats)
-        pred = core.decoder.read_out(ctx, batch.identity, spread, raw=raw)
-        pred_ids = core.decoder.read_out(ctx, ids_t, spread_ids, raw=raw) if ids_t is not None else None
+        ctx = core.context(mu, feats)
+        pred = core.read_out(ctx, batch.identity, spread, raw=raw)
+        pred_ids = core.read_out(ctx, ids_t, spread_ids, raw=raw) if ids_t is not None else None
         if linear and not from_prior and not raw:
             # hidden neurons (and requested identities the window does not show): blended with
             # the conditional on the visible neurons
@@ -252,7 +250,7 @@ def refine_posterior(core, batch, enc_mask, feats, mu, logvar, steps: int, lr: f
     factor would).
     """
     obs = enc_mask & (batch.identity > 0)[:, None, :]
-    log_sigma = core.decoder.log_sigma(batch.identity).squeeze(-1)
+    log_sigma = core.noise_log_sigma(batch.identity)
     frame_mask = ~batch.pad
     lv = logvar.detach()
     prior_ar = core.prior_ar()

@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from .errors import RecordingError
-from .identity import Vocabulary
+from .identity import Vocabulary, canonical_label
 
-__all__ = ["Recording", "split_segments"]
+__all__ = ["Recording", "identity_names", "split_segments"]
 
 
 @dataclass(eq=False)
@@ -266,3 +266,17 @@ def split_segments(timestamps: np.ndarray, gap_factor: float = 3.0) -> list[tupl
     cut = np.flatnonzero(steps > gap_factor * np.median(steps)) + 1
     edges = [0, *cut.tolist(), int(ts.size)]
     return list(zip(edges[:-1], edges[1:]))
+
+
+def identity_names(rec: Recording) -> list[str]:
+    """The identity name of each neuron of `rec` ("" when unknown): from its vocabulary, or,
+    without one, from its raw labels (canonical spelling for atlas names; uncertain labels
+    count as unknown)."""
+    if rec.vocabulary is not None:
+        return rec.identity_names()
+    # No vocabulary: the raw labels name the identities (canonical spelling for atlas names).
+    names = []
+    for lab in rec.labels:
+        c = canonical_label(lab) if lab else None
+        names.append("" if c is None or c.uncertain else (c.name if c.in_atlas else lab.strip()))
+    return names

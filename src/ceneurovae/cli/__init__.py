@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from ..errors import CeNeuroVAEError
+from ..version import __version__
 
 __all__ = ["main"]
 
@@ -30,8 +31,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="ceneurovae",
         description="Behavior-conditioned VAE for whole-brain recordings of identified neurons.",

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..config import Config
     from ..evaluate import evaluate
-    from .train import _check_writable
+    from .train import check_writable
 
     if args.animals < 3:
         raise ConfigError(f"--animals must be at least 3 (train, validation, test), got {args.animals}")
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         cfg.train.quiet = True
     out = Path(args.out or os.path.join("runs", time.strftime("demo-%Y%m%d-%H%M%S")))
-    _check_writable(str(out))
+    check_writable(str(out))
     t0 = time.perf_counter()
 
     datasets, _, truth, where = simulated_cohort(args.animals, args.seed, args.frames)

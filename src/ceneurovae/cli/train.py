@@ -18,7 +18,7 @@ import time
 
 from ..errors import ConfigError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "check_writable"]
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.data.path:
         raise ConfigError("no data: give --data PATH (or data.path in the config); `ceneurovae demo` trains on a simulated cohort")
     out = args.resume or args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    _check_writable(out)
-    from ..distributed import distributed_context
+    check_writable(out)
+    from ..training import distributed_context
 
     with distributed_context(args.device) as device:
         from .. import api
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         resume = os.path.join(args.resume, "last.pt") if args.resume else None
         val_uids = args.val_uids
         if resume and val_uids is None:
-            from ..checkpoint import load_checkpoint
+            from ..training import load_checkpoint
 
             val_uids = load_checkpoint(resume).get("val_uids")
         trained = api.fit(datasets, cfg, val_uids=val_uids, run_dir=out, device=device, resume=resume)
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_writable(folder: str) -> None:
+def check_writable(folder: str) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
         probe = os.path.join(folder, ".write-test")

@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.test_fraction < 1:
         raise ConfigError(f"--test-fraction must be in (0, 1), got {args.test_fraction}")
     out = args.out or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
-    from .train import _check_writable
+    from .train import check_writable
 
-    _check_writable(out)
+    check_writable(out)
 
     from ..import_data import import_h5
 

@@ -145,6 +145,38 @@ class NeuroBehaviorVAE(nn.Module):
         recording gain's input (see `Decoder`; default: each identity's typical spread)."""
         return self.decoder(z, features, identity, spread)
 
+    def context(self, z: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """The decoder's context (B, T, H) from a latent and behavior features; read out with
+        `read_out` (``decode`` = ``read_out(context(z, features), identity, spread)``)."""
+        return self.decoder.context_of(z, features)
+
+    def read_out(self, context: torch.Tensor, identity: torch.Tensor, spread: torch.Tensor | None = None,
+                 raw: bool = False) -> torch.Tensor:
+        """Predictions (B, T, N) of the identities `identity` from a decoder context; `raw`: before
+        the recording gain (see `Decoder.read_out`)."""
+        return self.decoder.read_out(context, identity, spread, raw=raw)
+
+    def noise_log_sigma(self, identity: torch.Tensor) -> torch.Tensor:
+        """Log noise level of each identity's Gaussian likelihood, shaped like `identity`."""
+        return self.decoder.log_sigma(identity).squeeze(-1)
+
+    # -- the recording gain ------------------------------------------------------------------
+    @property
+    def has_recording_gain(self) -> bool:
+        """Whether each neuron's read-out is divided by its spread over the recording
+        (`VAEConfig.recording_gain`): inference then needs a first pass over the recording."""
+        return self.decoder.gain_floor is not None
+
+    @torch.no_grad()
+    def set_typical_spread(self, table: torch.Tensor) -> None:
+        """Each identity's typical spread (used where a recording's own is unknown): the mean of
+        a (recordings, identities) table of spreads over the recordings that have it (0 = absent);
+        identities no recording has keep theirs."""
+        recorded = (table > 0).sum(0)
+        typical = table.sum(0) / recorded.clamp(min=1)
+        spread = self.decoder.typical_spread
+        spread.copy_(torch.where(recorded > 0, typical, spread))
+
     def prior_mean(self, batch_size: int, n_frames: int, device=None) -> torch.Tensor:
         """The prior's mean latent: zeros of shape (B, Z) or (B, T, Z)."""
         Z = self.cfg.latent_dim
@@ -211,3 +243,10 @@ class NeuroBehaviorVAE(nn.Module):
         pred = self.decode(z, feats, identity, spread)
         log_sigma = self.decoder.log_sigma(identity).squeeze(-1)
         return ModelOutput(pred=pred, mu=mu, logvar=logvar, z=z, log_sigma=log_sigma, prior_ar=self.prior_ar())
+
+
+def unwrap(model: nn.Module) -> NeuroBehaviorVAE:
+    """The NeuroBehaviorVAE inside DistributedDataParallel / torch.compile wrappers."""
+    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
+        model = getattr(model, "module", None) or model._orig_mod
+    return model

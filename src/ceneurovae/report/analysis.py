@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data import WindowDataset, collate_windows
+from ..data import window_batches
 from ..errors import ConfigError
 from ..evaluate import r2_score
 from ..identity import neuron_class
@@ -92,7 +92,7 @@ def predict_animal(trained, rec: Recording, n_folds: int = 5, seed: int = 0) -> 
     """
     if n_folds < 1:
         raise ConfigError(f"n_folds must be >= 1, got {n_folds}")
-    rec = trained._prepare(rec)
+    rec = trained.prepare(rec)
     z, mean, std = zscore(rec.traces, rec.mask)
     data = np.where(rec.mask, z, np.nan)
 
@@ -203,19 +203,17 @@ def kl_by_dimension(trained, recordings: Sequence[Recording], batch_size: int = 
     unit : ``"nats per frame"`` or ``"nats per window"``
     """
     model = trained.model
-    recs = [trained._prepare(r) for r in recordings]
+    recs = [trained.prepare(r) for r in recordings]
     if not recs:
         raise ConfigError("kl_by_dimension needs at least one recording")
     cfg = model.cfg
-    T = trained.window_T
-    ds = WindowDataset(recs, T, T, trained.scaler, cfg.behavior_history, trained.config.data.respect_gaps)
+    ds = trained.window_spec(stride=trained.window_T).dataset(recs)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     total = torch.zeros(cfg.latent_dim, dtype=torch.float64)
     count = 0
-    for lo in range(0, len(ds), batch_size):
-        batch = collate_windows([ds[k] for k in range(lo, min(lo + batch_size, len(ds)))]).to(device)
+    for _, batch in window_batches(ds, batch_size, device):
         feats = model.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask)
         mu, logvar = model.encode(batch.x, batch.mask, batch.identity, feats, batch.pad)
         ar = model.prior_ar()

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from ..data import recordings_of
 from ..errors import ConfigError, DataError
 from ..evaluate import verdict
 from ..identity import neuron_class
 from ..recording import Recording
-from ..train import EpochRecord
+from ..training import EpochRecord
+from ..version import __version__
 from . import analysis as A
 from . import figures as F
 from .html import FigureEntry, evaluation_tables, render_page
@@ -324,13 +326,11 @@ def write_report(
     'runs/first/report/index.html'
     """
     F.require_matplotlib()
-    from ..api import _recordings
-
     if not isinstance(max_animals, int) or max_animals < 1:
         raise ConfigError(f"max_animals must be a positive integer, got {max_animals!r}")
     evaluation = _as_mapping(evaluation)
     started = time.perf_counter()
-    recs = {r.uid: r for r in _recordings(datasets)}
+    recs = {r.uid: r for r in recordings_of(datasets)}
     chosen, animal_kind = _choose_animals(trained, recs, max_animals)
     os.makedirs(out_dir, exist_ok=True)
     history = list(trained.history if history is None else history)
@@ -406,8 +406,6 @@ def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPrediction
 
 
 def _model_rows(trained, history: Sequence[EpochRecord], best: int | None) -> list[list[Any]]:
-    from .. import __version__
-
     cfg, m = trained.config, trained.model.cfg
     best_rec = next((h for h in history if h.epoch == best), None)
     data = cfg.data.path
