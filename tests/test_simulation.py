@@ -9,7 +9,7 @@ import pytest
 from ceneurovae.errors import ConfigError, FormatError
 from ceneurovae.identity import atlas
 from ceneurovae.recording import split_segments
-from ceneurovae.simulate import BEHAVIORS, SimConfig, load_truth, save_truth, simulate_cohort
+from ceneurovae.simulation import BEHAVIORS, SimConfig, load_truth, save_truth, simulate_cohort
 from conftest import run_cli
 
 SMALL = SimConfig(n_frames=400)
@@ -257,12 +257,12 @@ class TestConfig:
         assert rec.behavior_mask[:, BEHAVIORS.index("velocity")].all()
 
     @pytest.mark.parametrize("kwargs, match", [
-        ({"n_frames": 10}, "n_frames=10"),
-        ({"dt": 0}, "dt=0"),
+        ({"n_frames": 10}, "n_frames = 10"),
+        ({"dt": 0}, "dt = 0"),
         ({"noise_fraction": (0.5, 0.2)}, "noise_fraction"),
-        ({"neurons_range": 5}, "neurons_range=5 .* pair"),
+        ({"neurons_range": 5}, "neurons_range = 5: .*pair"),
         ({"private_fraction": 0.2}, "behavior_fraction_max"),
-        ({"n_internal": 2.5}, "n_internal=2.5 .* integer"),
+        ({"n_internal": 2.5}, "n_internal = 2.5: .*integer"),
     ])
     def test_bad_settings_are_refused(self, kwargs, match):
         with pytest.raises(ConfigError, match=match):
@@ -323,3 +323,4 @@ class TestCommandLine:
     def test_bad_argument_exits_with_a_message(self, tmp_path):
         result = run_cli("simulate", "-o", tmp_path, "--animals", "0")
         assert result.returncode == 2 and "--animals" in result.stderr
+
