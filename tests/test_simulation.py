@@ -274,6 +274,20 @@ class TestConfig:
         with pytest.raises(ConfigError, match="nframes"):
             SimConfig.from_dict({"nframes": 500})
 
+    def test_dict_round_trip(self):
+        assert SimConfig.from_dict(SimConfig().to_dict()) == SimConfig()
+        changed = SimConfig(n_frames=500, noise_fraction=(0.05, 0.2), neurons_range=[100, 150])
+        assert SimConfig.from_dict(changed.to_dict()) == changed
+
+    def test_numbers_are_stored_as_the_field_type(self):
+        config = SimConfig(n_frames=np.int64(400), dt=1, gap_s=np.float32(0.5),
+                           neurons_range=[100, 150], n_internal=3.0)
+        assert type(config.n_frames) is int and type(config.n_internal) is int
+        assert type(config.dt) is float and type(config.gap_s) is float
+        assert config.neurons_range == (100, 150)
+        with pytest.raises(ConfigError, match=r"simulate\.dt = nan: must be a number"):
+            SimConfig(dt=float("nan"))
+
     @pytest.mark.parametrize("kwargs, match", [
         ({"n_animals": 0}, "n_animals"),
         ({"seed": -1}, "seed"),
@@ -324,3 +338,21 @@ class TestCommandLine:
         result = run_cli("simulate", "-o", tmp_path, "--animals", "0")
         assert result.returncode == 2 and "--animals" in result.stderr
 
+
+class TestModules:
+    @pytest.mark.parametrize("old", ["ceneurovae.simulate", "ceneurovae.sim_model"])
+    def test_old_modules_re_export_the_package(self, old):
+        import importlib
+
+        import ceneurovae.simulation as simulation
+
+        module = importlib.import_module(old)
+        assert module.__all__
+        for name in module.__all__:
+            assert getattr(module, name) is getattr(simulation, name), name
+            assert name in simulation.__all__
+
+    def test_behaviors_are_the_default_behaviors(self):
+        from ceneurovae.io import DEFAULT_BEHAVIORS
+
+        assert BEHAVIORS is DEFAULT_BEHAVIORS
