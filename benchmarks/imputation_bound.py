@@ -75,14 +75,15 @@ from ceneurovae.baselines import behavior_features as baseline_features
 from ceneurovae.baselines import choose_hidden
 from ceneurovae.metrics import r2_score
 from ceneurovae.normalize import LAB_DIVISORS
-from ceneurovae.sim_model import (
+from ceneurovae.simulation import (
     BEHAVIORS,
-    _gcamp_kernel,
+    SimConfig,
     behavior_channels,
     causal_filter,
     exp_kernels,
+    gcamp_kernel,
+    simulate_cohort,
 )
-from ceneurovae.simulate import SimConfig, simulate_cohort
 
 FEATURE_TAUS_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 CEPNEM_TAUS_S = np.geomspace(0.5, 90.0, 16)  # the simulator's range of encoding time constants
@@ -100,7 +101,7 @@ def best_scale(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def filtered_states(rec, truth, cfg: SimConfig) -> np.ndarray:
     """The internal states as they enter the traces (through the GCaMP kernel), centered, (T, K)."""
-    s = causal_filter(truth.internal_states.astype(np.float64), _gcamp_kernel(cfg, rec.dt))
+    s = causal_filter(truth.internal_states.astype(np.float64), gcamp_kernel(cfg, rec.dt))
     return s - s.mean(0)
 
 
@@ -110,7 +111,7 @@ def behavior_features(rec, cfg: SimConfig) -> np.ndarray:
     div = np.array([LAB_DIVISORS[name] for name in rec.behavior_names])
     x = baseline_features(rec, rec.behavior_names, FEATURE_TAUS_S)
     x = np.nan_to_num(x / np.repeat(np.r_[div, div[0], div[0]], len(FEATURE_TAUS_S)))
-    f = causal_filter(x, _gcamp_kernel(cfg, rec.dt))
+    f = causal_filter(x, gcamp_kernel(cfg, rec.dt))
     return f - f.mean(0)
 
 
@@ -121,7 +122,7 @@ def cepnem_channels(rec, cfg: SimConfig) -> np.ndarray:
     out = []
     for tau in CEPNEM_TAUS_S:
         kernel = exp_kernels(np.array([tau / rec.dt]), int(np.ceil(6 * tau / rec.dt)) + 1, "gain")[:, 0]
-        f = causal_filter(causal_filter(x.copy(), kernel), _gcamp_kernel(cfg, rec.dt))
+        f = causal_filter(causal_filter(x.copy(), kernel), gcamp_kernel(cfg, rec.dt))
         out.append(f - f.mean(0))
     return np.stack(out)
 

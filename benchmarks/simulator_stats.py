@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ceneurovae.simulate import BEHAVIORS, SimConfig, simulate_cohort
+from ceneurovae.simulation import BEHAVIORS, SimConfig, simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 # The shared reference data lie beside the checkout (or beside the folder of worktrees).

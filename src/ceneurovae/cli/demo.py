@@ -45,7 +45,7 @@ def simulated_cohort(n_animals: int, seed: int, n_frames: int):
     """The cohort (datasets, vocabulary, truth), from the cache when it was simulated before."""
     from ..import_data import import_h5
     from ..io import write_cohort
-    from ..simulate import SimConfig, load_truth, save_truth, simulate_cohort
+    from ..simulation import SimConfig, load_truth, save_truth, simulate_cohort
 
     folder = cache_dir() / f"sim-a{n_animals}-f{n_frames}-s{seed}"
     cohort_file, truth_file = folder / "cohort.h5", folder / "truth.h5"

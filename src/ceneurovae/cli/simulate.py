@@ -39,7 +39,7 @@ FORMATS = ("cohort", "flavell", "wormwideweb", "wormwideweb2")
 
 def run(args: argparse.Namespace) -> int:
     from ..io import write_cohort, write_flavell, write_label_file, write_wormwideweb
-    from ..simulate import SimConfig, save_truth, simulate_cohort
+    from ..simulation import SimConfig, save_truth, simulate_cohort
 
     if args.animals < 1:
         raise ConfigError(f"--animals must be at least 1, got {args.animals}")

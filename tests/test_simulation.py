@@ -9,7 +9,7 @@ import pytest
 from ceneurovae.errors import ConfigError, FormatError
 from ceneurovae.identity import atlas
 from ceneurovae.recording import split_segments
-from ceneurovae.simulate import BEHAVIORS, SimConfig, load_truth, save_truth, simulate_cohort
+from ceneurovae.simulation import BEHAVIORS, SimConfig, load_truth, save_truth, simulate_cohort
 from conftest import run_cli
 
 SMALL = SimConfig(n_frames=400)
@@ -257,12 +257,12 @@ class TestConfig:
         assert rec.behavior_mask[:, BEHAVIORS.index("velocity")].all()
 
     @pytest.mark.parametrize("kwargs, match", [
-        ({"n_frames": 10}, "n_frames=10"),
-        ({"dt": 0}, "dt=0"),
+        ({"n_frames": 10}, "n_frames = 10"),
+        ({"dt": 0}, "dt = 0"),
         ({"noise_fraction": (0.5, 0.2)}, "noise_fraction"),
-        ({"neurons_range": 5}, "neurons_range=5 .* pair"),
+        ({"neurons_range": 5}, "neurons_range = 5: .*pair"),
         ({"private_fraction": 0.2}, "behavior_fraction_max"),
-        ({"n_internal": 2.5}, "n_internal=2.5 .* integer"),
+        ({"n_internal": 2.5}, "n_internal = 2.5: .*integer"),
     ])
     def test_bad_settings_are_refused(self, kwargs, match):
         with pytest.raises(ConfigError, match=match):
@@ -273,6 +273,20 @@ class TestConfig:
         assert config.noise_fraction == (0.1, 0.2) and config.n_frames == 500
         with pytest.raises(ConfigError, match="nframes"):
             SimConfig.from_dict({"nframes": 500})
+
+    def test_dict_round_trip(self):
+        assert SimConfig.from_dict(SimConfig().to_dict()) == SimConfig()
+        changed = SimConfig(n_frames=500, noise_fraction=(0.05, 0.2), neurons_range=[100, 150])
+        assert SimConfig.from_dict(changed.to_dict()) == changed
+
+    def test_numbers_are_stored_as_the_field_type(self):
+        config = SimConfig(n_frames=np.int64(400), dt=1, gap_s=np.float32(0.5),
+                           neurons_range=[100, 150], n_internal=3.0)
+        assert type(config.n_frames) is int and type(config.n_internal) is int
+        assert type(config.dt) is float and type(config.gap_s) is float
+        assert config.neurons_range == (100, 150)
+        with pytest.raises(ConfigError, match=r"simulate\.dt = nan: must be a number"):
+            SimConfig(dt=float("nan"))
 
     @pytest.mark.parametrize("kwargs, match", [
         ({"n_animals": 0}, "n_animals"),
@@ -323,3 +337,22 @@ class TestCommandLine:
     def test_bad_argument_exits_with_a_message(self, tmp_path):
         result = run_cli("simulate", "-o", tmp_path, "--animals", "0")
         assert result.returncode == 2 and "--animals" in result.stderr
+
+
+class TestModules:
+    @pytest.mark.parametrize("old", ["ceneurovae.simulate", "ceneurovae.sim_model"])
+    def test_old_modules_re_export_the_package(self, old):
+        import importlib
+
+        import ceneurovae.simulation as simulation
+
+        module = importlib.import_module(old)
+        assert module.__all__
+        for name in module.__all__:
+            assert getattr(module, name) is getattr(simulation, name), name
+            assert name in simulation.__all__
+
+    def test_behaviors_are_the_default_behaviors(self):
+        from ceneurovae.io import DEFAULT_BEHAVIORS
+
+        assert BEHAVIORS is DEFAULT_BEHAVIORS
