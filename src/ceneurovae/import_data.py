@@ -30,9 +30,9 @@ from .io import (
     read_wormwideweb,
     resample_to_common,
 )
-from .io._behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS, SIGNED_BY_HEAD_ANGLE, head_sign
-from .io._validate import damaged_file_guard, warn
+from .io.behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS, SIGNED_BY_HEAD_ANGLE, head_sign
 from .io.labels import LabelEntry
+from .io.validate import damaged_file_guard, warn
 from .io.wormwideweb import wormwideweb_labels, wormwideweb_uid
 from .normalize import LAB_DIVISORS
 from .recording import Recording

@@ -7,7 +7,7 @@ import sys
 import warnings
 
 from ..errors import ConfigError, DataWarning
-from ..io._behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS
+from ..io.behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS
 from ..io.flavell import TRACE_KINDS
 
 

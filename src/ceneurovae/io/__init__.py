@@ -16,7 +16,7 @@ that stays usable after a repair gives a `ceneurovae.errors.DataWarning` saying 
 done. `ceneurovae.import_data.import_h5` ties them together.
 """
 
-from ._behavior import DEFAULT_BEHAVIORS
+from .behavior import DEFAULT_BEHAVIORS
 from .cohort import is_cohort_file, read_cohort, write_cohort
 from .detect import FORMATS, Source, detect_format, find_sources
 from .flavell import TRACE_KINDS, flavell_uid, is_flavell_file, read_flavell, write_flavell

@@ -31,14 +31,12 @@ import numpy as np
 
 from ..errors import DataWarning, FormatError
 from ..identity import Vocabulary
-from ..normalize import LAB_DIVISORS
 from ..recording import Recording
 from ..utils import jsonable
-from ._validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
+from .behavior import DEFAULT_BEHAVIORS, LAB_DIVISORS
+from .validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
 
 __all__ = ["write_cohort", "read_cohort", "is_cohort_file"]
-
-DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
 
 
 def _str_array(values) -> np.ndarray:

@@ -27,9 +27,9 @@ from pathlib import Path
 import h5py
 
 from ..errors import FormatError
-from ._validate import damaged_file_guard, warn
 from .flavell import open_hdf5
 from .labels import looks_like_label_file
+from .validate import damaged_file_guard, warn
 from .wormwideweb import load_json
 
 __all__ = ["FORMATS", "Source", "detect_format", "find_sources"]

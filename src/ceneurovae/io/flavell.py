@@ -43,7 +43,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..recording import Recording, split_segments
-from ._behavior import (
+from .behavior import (
     DEFAULT_BEHAVIORS,
     FORMAT1_KEYS,
     SIGNED_BY_HEAD_ANGLE,
@@ -51,7 +51,7 @@ from ._behavior import (
     head_sign,
     manifest_pos_is_ventral,
 )
-from ._validate import (
+from .validate import (
     LOW_LEVEL_ERRORS,
     clip_intervals,
     damaged_file_guard,

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import FormatError
 from ..identity import canonical_label, neuron_class
 from ..recording import Recording
-from ._behavior import (
+from .behavior import (
     DEFAULT_BEHAVIORS,
     SIGNED_BY_HEAD_ANGLE,
     V1_KEYS,
@@ -44,7 +44,8 @@ from ._behavior import (
     check_reader_options,
     head_sign,
 )
-from ._validate import (
+from .labels import LabelEntry, parse_label_dict
+from .validate import (
     clip_intervals,
     damaged_file_guard,
     fit_timestamps,
@@ -57,7 +58,6 @@ from ._validate import (
     time_step,
     warn,
 )
-from .labels import LabelEntry, parse_label_dict
 
 __all__ = [
     "load_json",
