@@ -13,7 +13,7 @@ labels    ``{uid: {"<row>": {...}}}``      `labels`: `read_label_file`, `assign_
 Every reader validates its input at the edge and returns `Recording` objects; bad input
 raises `ceneurovae.errors.FormatError` naming the file, the key and the values, and data
 that stays usable after a repair gives a `ceneurovae.errors.DataWarning` saying what was
-done. `ceneurovae.import_data.import_h5` ties them together.
+done. `import_h5` (module `reading`) ties them together.
 """
 
 from .behavior import DEFAULT_BEHAVIORS
@@ -28,6 +28,7 @@ from .labels import (
     read_label_file,
     write_label_file,
 )
+from .reading import import_h5
 from .resample import common_time_step, resample, resample_to_common, time_step
 from .summary import format_summary, summary_rows
 from .wormwideweb import load_json, read_wormwideweb, wormwideweb_version, write_wormwideweb
@@ -45,6 +46,7 @@ __all__ = [
     "find_sources",
     "flavell_uid",
     "format_summary",
+    "import_h5",
     "is_cohort_file",
     "is_flavell_file",
     "load_json",
