@@ -18,8 +18,9 @@ done. `import_h5` (module `reading`) ties them together.
 
 from .behavior import DEFAULT_BEHAVIORS
 from .cohort import is_cohort_file, read_cohort, write_cohort
-from .detect import FORMATS, Source, detect_format, find_sources
+from .detect import Source, detect_format, find_sources
 from .flavell import TRACE_KINDS, flavell_uid, is_flavell_file, read_flavell, write_flavell
+from .formats import FORMAT_TABLE, FORMATS, Format, format_named
 from .labels import (
     LabelAssignment,
     LabelEntry,
@@ -36,6 +37,9 @@ from .wormwideweb import load_json, read_wormwideweb, wormwideweb_version, write
 __all__ = [
     "DEFAULT_BEHAVIORS",
     "FORMATS",
+    "FORMAT_TABLE",
+    "Format",
+    "format_named",
     "TRACE_KINDS",
     "LabelAssignment",
     "LabelEntry",

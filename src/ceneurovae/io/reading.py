@@ -18,14 +18,13 @@ import numpy as np
 from ..errors import ConfigError, FormatError
 from ..identity import Vocabulary
 from ..recording import Recording
-from .behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS, LAB_DIVISORS, SIGNED_BY_HEAD_ANGLE, head_sign
-from .cohort import read_cohort
+from .behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS, LAB_DIVISORS
 from .detect import detect_format, find_sources
-from .flavell import TRACE_KINDS, flavell_uid, read_flavell
-from .labels import LabelEntry, assign_labels, read_label_file
+from .flavell import TRACE_KINDS
+from .formats import ReadRequest, format_named
+from .labels import LabelEntry, assign_labels
 from .resample import resample_to_common
 from .validate import damaged_file_guard, warn
-from .wormwideweb import load_json, read_wormwideweb, wormwideweb_labels, wormwideweb_uid
 
 __all__ = ["import_h5"]
 
@@ -116,10 +115,15 @@ def import_h5(
         head_angle_pos_is_ventral, traces, dt, invalid_labels, labels,
     )
     sources = find_sources(path)
-    read_mode = "error" if missing_behavior == "error" else "mask"
-    reader_options = dict(
-        behaviors=behaviors, traces=traces, missing_behavior=read_mode,
+    request = ReadRequest(
+        behaviors=behaviors, traces=traces,
+        missing_behavior="error" if missing_behavior == "error" else "mask",
         head_curvature_positive=head_curvature_positive,
+        head_angle_pos_is_ventral=head_angle_pos_is_ventral,
+        data_uids=frozenset(
+            fmt.uid_from_name(s.path) for s in sources
+            if (fmt := format_named(s.format)).uid_from_name is not None
+        ),
     )
 
     # Label sets in priority order: the labels option, then label files among the inputs.
@@ -127,12 +131,11 @@ def import_h5(
     if labels is not None:
         label_sets.append((os.fspath(labels), _labels_from(labels)))
     for s in sources:
-        if s.format == "labels":
-            label_sets.append((str(s.path), read_label_file(s.path)))
+        fmt = format_named(s.format)
+        if not fmt.holds_recordings and fmt.labels is not None:
+            label_sets.append((str(s.path), fmt.labels(s.path)))
 
-    datasets, names, own_labels, cohort_vocabs = _read_sources(
-        sources, behaviors, read_mode, reader_options, head_angle_pos_is_ventral
-    )
+    datasets, names, own_labels, cohort_vocabs = _read_sources(sources, request)
     datasets = _apply_missing_behavior(datasets, missing_behavior)
     _apply_labels(datasets, names, label_sets, own_labels, min_confidence, uncertain, invalid_labels)
     vocab = _vocabulary(vocabulary, datasets, names, cohort_vocabs, sources)
@@ -145,17 +148,16 @@ def import_h5(
     return datasets, vocab
 
 
-def _read_sources(sources, behaviors, read_mode, reader_options, pos_is_ventral):
-    """Read every recording of every source, once.
+def _read_sources(sources, request: ReadRequest):
+    """Read every recording of every source, once, with the format table's readers.
 
     Returns
     -------
     datasets : dict uid -> Recording, in source order
-    names : dict uid -> canonical name per neuron, for cohort recordings (their identities)
-    own_labels : dict uid -> (file, label entries) carried by WormWideWeb files
-    cohort_vocabs : list of the cohort files' vocabularies
+    names : dict uid -> canonical name per neuron, for recordings carrying their identities
+    own_labels : dict uid -> (file, label entries) carried by the recordings' own files
+    cohort_vocabs : list of the vocabularies the files carry
     """
-    h5_uids = {flavell_uid(s.path) for s in sources if s.format == "flavell"}
     datasets: dict[str, Recording] = {}
     origin: dict[str, str] = {}
     names: dict[str, list[str]] = {}
@@ -173,34 +175,22 @@ def _read_sources(sources, behaviors, read_mode, reader_options, pos_is_ventral)
         origin[rec.uid] = where
 
     for s in sources:
+        fmt = format_named(s.format)
+        if not fmt.holds_recordings:
+            continue
         where = str(s.path)
         with damaged_file_guard(where, f"{s.format} file"):
-            if s.format == "cohort":
-                recs, vocab, divisors = read_cohort(s.path)
-                cohort_vocabs.append(vocab)
-                for rec in recs.values():
-                    rec = _select_behaviors(rec, behaviors, read_mode, where)
-                    rec = _cohort_head_sign(rec, reader_options["head_curvature_positive"])
-                    if rec.meta.get("format", "cohort") != "cohort":
-                        rec.meta.setdefault("source_format", rec.meta["format"])
-                    rec.meta["format"] = "cohort"
-                    rec.meta["behavior_divisor"] = dict(divisors)
-                    names[rec.uid] = [vocab[i] if i else "" for i in rec.identity]
-                    add(rec, where)
-            elif s.format == "flavell":
-                add(read_flavell(s.path, head_angle_pos_is_ventral=pos_is_ventral, **reader_options), where)
-            elif s.format == "wormwideweb":
-                obj = load_json(s.path)
-                uid = wormwideweb_uid(obj, s.path)
-                if uid in h5_uids:
-                    # The HDF5 file carries the data; this file only lends its labels.
-                    entries = wormwideweb_labels(obj, s.path)
-                    if entries:
-                        own_labels.setdefault(uid, (where, entries))
-                    continue
-                rec, entries = read_wormwideweb(s.path, content=obj, **reader_options)
-                if entries:
-                    own_labels[rec.uid] = (where, entries)
+            piece = fmt.read(s.path, request)
+            if piece.vocabulary is not None:
+                cohort_vocabs.append(piece.vocabulary)
+            for uid, entries in piece.lent_labels.items():
+                own_labels.setdefault(uid, (where, entries))
+            for found in piece.recordings:
+                rec = found.recording
+                if found.names is not None:
+                    names[rec.uid] = found.names
+                if found.labels:
+                    own_labels[rec.uid] = (where, found.labels)
                 add(rec, where)
     return datasets, names, own_labels, cohort_vocabs
 
@@ -256,57 +246,17 @@ def _labels_from(path: PathLike) -> dict[str, dict[int, LabelEntry]]:
     out: dict[str, dict[int, LabelEntry]] = {}
     for f in files:
         kind = detect_format(f)
-        if kind == "labels":
-            for uid, entries in read_label_file(f).items():
-                out.setdefault(uid, entries)
-        elif kind == "wormwideweb":
-            obj = load_json(f)
-            entries = wormwideweb_labels(obj, f)
-            if entries:
-                out.setdefault(wormwideweb_uid(obj, f), entries)
-        else:
+        lend = format_named(kind).labels
+        if lend is None:
             raise FormatError(
                 f"labels= takes a label JSON file or WormWideWeb JSON files; this is a {kind} file",
                 path=str(f),
             )
+        for uid, entries in lend(f).items():
+            out.setdefault(uid, entries)
     if not out:
         raise FormatError("labels= found no labels (no label file, no WormWideWeb file with labels)", path=str(p))
     return out
-
-
-def _select_behaviors(rec: Recording, behaviors: list[str], mode: str, where: str) -> Recording:
-    """A cohort recording with exactly the requested behavior columns (missing ones masked)."""
-    missing = [b for b in behaviors if b not in rec.behavior_names]
-    if missing and mode == "error":
-        raise FormatError(
-            f"recording {rec.uid!r} lacks the requested behaviors {missing} (it has "
-            f"{rec.behavior_names}). Pass missing_behavior='mask' or 'drop'",
-            path=where, key=f"data/{rec.uid}/B",
-        )
-    T = rec.n_frames
-    values = np.zeros((T, len(behaviors)), dtype=np.float32)
-    mask = np.zeros((T, len(behaviors)), dtype=bool)
-    for j, b in enumerate(behaviors):
-        if b in rec.behavior_names:
-            k = rec.behavior_names.index(b)
-            values[:, j] = rec.behavior[:, k]
-            mask[:, j] = rec.behavior_mask[:, k]
-    meta = dict(rec.meta)
-    meta["missing_behaviors"] = missing
-    return rec.replace(behavior=values, behavior_mask=mask, behavior_names=list(behaviors), meta=meta)
-
-
-def _cohort_head_sign(rec: Recording, target: str) -> Recording:
-    """Cohort files hold the convention their writer recorded (dorsal when unrecorded)."""
-    source = rec.meta.get("head_curvature_positive") or "dorsal"
-    factor, result = head_sign(source, target)
-    cols = [j for j, n in enumerate(rec.behavior_names) if n in SIGNED_BY_HEAD_ANGLE]
-    if factor == 1.0 or not cols:
-        rec.meta["head_curvature_positive"] = result
-        return rec
-    behavior = rec.behavior.copy()
-    behavior[:, cols] *= factor
-    return rec.replace(behavior=behavior, meta={**rec.meta, "head_curvature_positive": result})
 
 
 def _apply_missing_behavior(datasets: dict[str, Recording], mode: str) -> dict[str, Recording]:
@@ -366,7 +316,9 @@ def _vocabulary(option, datasets, names, cohort_vocabs, sources) -> Vocabulary:
         return option
     if option == "atlas":
         return Vocabulary.from_atlas()
-    if len(cohort_vocabs) == 1 and all(s.format in ("cohort", "labels") for s in sources):
+    if len(cohort_vocabs) == 1 and all(
+        (fmt := format_named(s.format)).identities or not fmt.holds_recordings for s in sources
+    ):
         return cohort_vocabs[0]
     found = {n for uid in datasets for n in names.get(uid, ())}
     for v in cohort_vocabs:

@@ -61,6 +61,7 @@ from .validate import (
 
 __all__ = [
     "load_json",
+    "looks_like_wormwideweb",
     "wormwideweb_version",
     "wormwideweb_uid",
     "wormwideweb_labels",
@@ -99,6 +100,15 @@ def wormwideweb_version(obj) -> int | None:
     if "trace_array" in obj:
         return 1
     return None
+
+
+def looks_like_wormwideweb(raw: bytes) -> bool:
+    """True when a JSON file's bytes name the keys of a WormWideWeb recording (no parse).
+
+    ``trace_array`` (version 1), or ``gcamp`` and ``timing`` (version 2): recordings are large,
+    so this looks at the raw text before anything is parsed.
+    """
+    return (b'"gcamp"' in raw and b'"timing"' in raw) or b'"trace_array"' in raw
 
 
 def wormwideweb_uid(obj: Mapping, path: str | os.PathLike) -> str:
