@@ -8,7 +8,6 @@ before any file is opened.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,20 +17,15 @@ import numpy as np
 from ..errors import ConfigError, FormatError
 from ..identity import Vocabulary
 from ..recording import Recording
-from .behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS, LAB_DIVISORS
+from .behavior import DEFAULT_BEHAVIORS, LAB_DIVISORS
 from .detect import detect_format, find_sources
-from .flavell import TRACE_KINDS
 from .formats import ReadRequest, format_named
 from .labels import LabelEntry, assign_labels
+from .options import CHOICES, ReadOptions, valid_dt, valid_min_confidence
 from .resample import resample_to_common
 from .validate import damaged_file_guard, warn
 
-__all__ = ["import_h5"]
-
-_MISSING_BEHAVIOR = ("error", "drop", "mask")
-_UNCERTAIN = ("unknown", "class")
-_VOCABULARY = ("data", "atlas")
-_INVALID_LABELS = ("error", "drop")
+__all__ = ["import_h5", "read_recordings"]
 
 PathLike = str | os.PathLike
 
@@ -148,6 +142,22 @@ def import_h5(
     return datasets, vocab
 
 
+def read_recordings(
+    paths: PathLike | Sequence[PathLike], options: ReadOptions | None = None
+) -> tuple[dict[str, Recording], Vocabulary]:
+    """`import_h5` of one path or a list of paths, with the ``read`` settings `options`.
+
+    Examples
+    --------
+    >>> datasets, labels = read_recordings(["a/", "b.json"], ReadOptions(dt=None))  # doctest: +SKIP
+    """
+    if not isinstance(paths, (str, os.PathLike)):
+        paths = list(paths)
+        if len(paths) == 1:
+            paths = paths[0]
+    return import_h5(paths, **(options or ReadOptions()).kwargs())
+
+
 def _read_sources(sources, request: ReadRequest):
     """Read every recording of every source, once, with the format table's readers.
 
@@ -212,28 +222,23 @@ def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_beh
     dupes = sorted({b for b in behaviors if behaviors.count(b) > 1})
     if dupes:
         raise ConfigError(f"behaviors lists {dupes} more than once: {behaviors}")
-    if min_confidence is not None and (
-        isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float))
-        or not math.isfinite(min_confidence) or min_confidence < 0
-    ):
+    if not valid_min_confidence(min_confidence):
         raise ConfigError(f"min_confidence={min_confidence!r} must be a number >= 0 (NeuroPAL scale 1-5) or None")
-    one_of("uncertain", uncertain, _UNCERTAIN)
-    if not isinstance(vocabulary, Vocabulary) and vocabulary not in _VOCABULARY:
+    one_of("uncertain", uncertain, CHOICES["uncertain"])
+    if not isinstance(vocabulary, Vocabulary) and vocabulary not in CHOICES["vocabulary"]:
         raise ConfigError(f"vocabulary={vocabulary!r} is not one of 'data', 'atlas' or a Vocabulary")
-    one_of("missing_behavior", missing_behavior, _MISSING_BEHAVIOR)
-    one_of("head_curvature_positive", head, HEAD_TARGETS)
+    one_of("missing_behavior", missing_behavior, CHOICES["missing_behavior"])
+    one_of("head_curvature_positive", head, CHOICES["head_curvature_positive"])
     if pos_is_ventral is not None and not (
         isinstance(pos_is_ventral, Mapping) and all(isinstance(v, (bool, np.bool_)) for v in pos_is_ventral.values())
     ):
         raise ConfigError(
             f"head_angle_pos_is_ventral must map uid -> True/False, got {pos_is_ventral!r}"
         )
-    one_of("traces", traces, tuple(TRACE_KINDS))
-    if not (dt is None or dt == "auto" or (
-        isinstance(dt, (int, float)) and not isinstance(dt, bool) and math.isfinite(dt) and dt > 0
-    )):
+    one_of("traces", traces, CHOICES["traces"])
+    if not valid_dt(dt):
         raise ConfigError(f"dt={dt!r} must be 'auto', None or a positive number of seconds")
-    one_of("invalid_labels", invalid_labels, _INVALID_LABELS)
+    one_of("invalid_labels", invalid_labels, CHOICES["invalid_labels"])
     if labels is not None and not Path(labels).exists():
         raise ConfigError(f"labels={os.fspath(labels)!r}: no such file or folder")
     return behaviors
