@@ -18,12 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConfigError
+from .io.behavior import LAB_DIVISORS
 from .recording import Recording
 
 __all__ = ["LAB_DIVISORS", "BehaviorScaler", "zscore"]
-
-LAB_DIVISORS = {"velocity": 0.0603, "head_curvature": 0.494, "pumping": 1.277}
-"""Divisors the Flavell lab uses to normalize behaviors for modeling (Atanas & Kim 2023)."""
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,56 @@
-"""Reading options shared by ``convert`` and ``info``: the options of `import_h5`."""
+"""Reading options shared by ``convert`` and ``info``: the ``read`` settings (`ReadOptions`).
+
+Each option is built from a field of `ceneurovae.io.ReadOptions`: its name (``--min-confidence``
+for ``min_confidence``), its default, its allowed values (`ceneurovae.io.options.CHOICES`) and
+its help text (the field's docstring).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 
 from ..errors import ConfigError, DataWarning
-from ..io._behavior import DEFAULT_BEHAVIORS, HEAD_TARGETS
-from ..io.flavell import TRACE_KINDS
+from ..io import ReadOptions
+from ..io.options import CHOICES
+from ..settings import field_docs
+
+# Fields of ReadOptions offered on the command line, with what argparse needs beyond the
+# field (no option sets head_angle_pos_is_ventral: it is a mapping per recording).
+_ARGPARSE = {
+    "labels": dict(metavar="PATH"),
+    "behaviors": dict(nargs="+", metavar="NAME"),
+    "min_confidence": dict(type=float),
+    "uncertain": {},
+    "vocabulary": {},
+    "missing_behavior": {},
+    "head_curvature_positive": {},
+    "traces": {},
+    "dt": dict(help_suffix=" On the command line: 'auto', 'none' or seconds."),
+    "invalid_labels": {},
+}
 
 
 def add_read_options(parser: argparse.ArgumentParser, *, missing_default: str = "error") -> None:
-    """Add the `import_h5` options to a command's parser."""
-    parser.add_argument("--labels", metavar="PATH", help="label JSON file or WormWideWeb JSON file/folder")
-    parser.add_argument("--behaviors", nargs="+", default=list(DEFAULT_BEHAVIORS), metavar="NAME",
-                        help="behavior channels, in order (default: %(default)s)")
-    parser.add_argument("--min-confidence", type=float, default=2.5,
-                        help="minimum NeuroPAL label confidence (default: %(default)s)")
-    parser.add_argument("--uncertain", choices=["unknown", "class"], default="unknown",
-                        help="what a '?' label becomes (default: %(default)s)")
-    parser.add_argument("--vocabulary", choices=["data", "atlas"], default="data",
-                        help="identities from the data or the whole atlas (default: %(default)s)")
-    parser.add_argument("--missing-behavior", choices=["error", "drop", "mask"], default=missing_default,
-                        help="a recording lacking a behavior (default: %(default)s)")
-    parser.add_argument("--head-curvature-positive", choices=list(HEAD_TARGETS), default="dorsal",
-                        help="sign convention of head curvature (default: %(default)s)")
-    parser.add_argument("--traces", choices=list(TRACE_KINDS), default="zscored",
-                        help="which trace array to read (default: %(default)s)")
-    parser.add_argument("--dt", default="auto",
-                        help="common time step: 'auto', 'none' or seconds (default: %(default)s)")
-    parser.add_argument("--invalid-labels", choices=["error", "drop"], default="error",
-                        help="label keys outside the trace rows (default: %(default)s)")
+    """Add the `ReadOptions` fields to a command's parser, as ``--<name-with-dashes>``."""
+    defaults = {f.name: f.default for f in dataclasses.fields(ReadOptions)}
+    defaults["behaviors"] = list(defaults["behaviors"])
+    defaults["missing_behavior"] = missing_default
+    docs = field_docs(ReadOptions)
+    for name, extra in _ARGPARSE.items():
+        extra = dict(extra)
+        help_text = (docs[name] + extra.pop("help_suffix", "")).replace("%", "%%")
+        if defaults[name] is not None:
+            help_text += " (default: %(default)s)"
+        if name in CHOICES:
+            extra["choices"] = list(CHOICES[name])
+        parser.add_argument("--" + name.replace("_", "-"), default=defaults[name], help=help_text, **extra)
 
 
-def read_options(args: argparse.Namespace) -> dict:
-    """`import_h5` keyword arguments from parsed options."""
+def read_options(args: argparse.Namespace) -> ReadOptions:
+    """The `ReadOptions` of parsed options."""
     if args.dt.lower() == "auto":
         dt = "auto"
     elif args.dt.lower() == "none":
@@ -45,12 +60,17 @@ def read_options(args: argparse.Namespace) -> dict:
             dt = float(args.dt)
         except ValueError:
             raise ConfigError(f"--dt {args.dt!r} must be 'auto', 'none' or a number of seconds") from None
-    return dict(
-        behaviors=args.behaviors, labels=args.labels, min_confidence=args.min_confidence,
+    return ReadOptions(
+        behaviors=tuple(args.behaviors), labels=args.labels, min_confidence=args.min_confidence,
         uncertain=args.uncertain, vocabulary=args.vocabulary, missing_behavior=args.missing_behavior,
         head_curvature_positive=args.head_curvature_positive, traces=args.traces, dt=dt,
         invalid_labels=args.invalid_labels,
     )
+
+
+def read_kwargs(args: argparse.Namespace) -> dict:
+    """`import_h5` keyword arguments from parsed options (``read_options(args).kwargs()``)."""
+    return read_options(args).kwargs()
 
 
 def read_reporting_warnings(func, *args, **kwargs):

@@ -17,10 +17,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..import_data import import_h5
-    from ..io import format_summary, write_cohort
+    from ..io import format_summary, read_recordings, write_cohort
 
-    datasets, vocab = read_reporting_warnings(import_h5, args.sources, **read_options(args))
+    datasets, vocab = read_reporting_warnings(read_recordings, args.sources, read_options(args))
     divisors = next(iter(datasets.values())).meta.get("behavior_divisor")
     write_cohort(args.output, datasets, vocab, behavior_divisor=divisors)
     print(format_summary(datasets, len(vocab)))

@@ -16,11 +16,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..import_data import import_h5
-    from ..io import find_sources, format_summary
+    from ..io import find_sources, format_summary, read_recordings
 
     for s in find_sources(args.sources):
         print(f"{s.path}: {s.format}")
-    datasets, vocab = read_reporting_warnings(import_h5, args.sources, **read_options(args))
+    datasets, vocab = read_reporting_warnings(read_recordings, args.sources, read_options(args))
     print(format_summary(datasets, len(vocab)))
     return 0

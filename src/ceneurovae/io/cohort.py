@@ -31,14 +31,12 @@ import numpy as np
 
 from ..errors import DataWarning, FormatError
 from ..identity import Vocabulary
-from ..normalize import LAB_DIVISORS
 from ..recording import Recording
 from ..utils import jsonable
-from ._validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
+from .behavior import DEFAULT_BEHAVIORS, LAB_DIVISORS
+from .validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
 
-__all__ = ["write_cohort", "read_cohort", "is_cohort_file"]
-
-DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
+__all__ = ["write_cohort", "read_cohort", "is_cohort_file", "has_cohort_layout"]
 
 
 def _str_array(values) -> np.ndarray:
@@ -124,9 +122,14 @@ def is_cohort_file(path: str | os.PathLike) -> bool:
     """True when `path` is an HDF5 file with the cohort layout (``data`` group and ``label_name``)."""
     try:
         with h5py.File(path, "r") as f:
-            return "data" in f and "label_name" in f
+            return has_cohort_layout(f)
     except LOW_LEVEL_ERRORS:
         return False
+
+
+def has_cohort_layout(f: h5py.Group) -> bool:
+    """True when an open HDF5 file holds the cohort layout (``data`` and ``label_name``)."""
+    return "data" in f and "label_name" in f
 
 
 def read_cohort(path: str | os.PathLike) -> tuple[dict[str, Recording], Vocabulary, dict[str, float]]:

@@ -15,6 +15,8 @@ A folder is read one level deep. Empty, truncated or undecodable files raise
 damaged recording must not leave a quietly smaller cohort). Well-formed files holding none
 of our keys are someone else's: skipped with a `DataWarning` naming them. A folder with
 nothing readable raises `FormatError` listing what it holds.
+
+The formats, their detectors and their order come from `ceneurovae.io.formats.FORMAT_TABLE`.
 """
 
 from __future__ import annotations
@@ -27,20 +29,22 @@ from pathlib import Path
 import h5py
 
 from ..errors import FormatError
-from ._validate import damaged_file_guard, warn
 from .flavell import open_hdf5
-from .labels import looks_like_label_file
-from .wormwideweb import load_json
+from .formats import FORMAT_TABLE, FORMATS, FileView, format_named
+from .validate import damaged_file_guard, warn
 
 __all__ = ["FORMATS", "Source", "detect_format", "find_sources"]
 
-FORMATS = ("cohort", "flavell", "wormwideweb", "labels")
 _CANDIDATE_SUFFIXES = {".h5", ".hdf5", ".hdf", ".json"}
 # Keys of our formats: a file holding some of them but not a complete layout is damaged data,
 # an error, where a file holding none of them is someone else's file, skipped.
-_HDF5_KEYS = {"gcamp", "behavior", "timing", "data", "label_name", "B_norm_divisor"}
-_JSON_KEYS = (b'"velocity"', b'"timestamp_confocal"', b'"gcamp"', b'"timing"', b'"trace_',
-              b'"head_curvature"', b'"reversal_events"', b'"label"', b'"roi_to_neuron"')
+_HDF5_KEYS = {k for f in FORMAT_TABLE if f.container == "hdf5" for k in f.marks}
+_JSON_KEYS = tuple(k for f in FORMAT_TABLE if f.container == "json" for k in f.marks)
+
+
+def _first_match(container: str, view: FileView) -> str | None:
+    """The first format of the table, in `container`, whose detector recognizes `view`."""
+    return next((f.name for f in FORMAT_TABLE if f.container == container and f.detect(view)), None)
 
 
 @dataclass(frozen=True)
@@ -75,24 +79,24 @@ def detect_format(path: str | os.PathLike) -> str:
     if h5py.is_hdf5(str(p)) or head.startswith(b"\x89HDF"):
         with open_hdf5(str(p)) as f, damaged_file_guard(str(p), "HDF5 file"):
             keys = sorted(f.keys())
-            if "data" in f and "label_name" in f:
-                return "cohort"
-            if isinstance(f.get("gcamp"), h5py.Group) and isinstance(f.get("behavior"), h5py.Group):
-                return "flavell"
+            found = _first_match("hdf5", FileView(p, hdf5=f))
+            if found is not None:
+                return found
         expected = "gcamp/ and behavior/ (a <uid>-data.h5 file) or data/ and label_name (a cohort file)"
-        if p.name.endswith("-data.h5") or set(keys) & _HDF5_KEYS:
+        named = any(f.suffix and p.name.endswith(f.suffix) for f in FORMAT_TABLE if f.container == "hdf5")
+        if named or set(keys) & _HDF5_KEYS:
             # Some of our keys, or a format-1 name: a damaged data file, not a foreign one.
             raise FormatError(f"incomplete or damaged: top-level keys {keys}; expected {expected}", path=str(p))
         raise _ForeignLayout(f"HDF5 file in no supported layout: top-level keys {keys}; expected {expected}", path=str(p))
     if head.lstrip()[:1] in (b"{", b"["):
         with open(p, "rb") as fh:
             text = fh.read()
-        # Cheap look at the keys before any parse: recordings are large.
-        if (b'"gcamp"' in text and b'"timing"' in text) or b'"trace_array"' in text:
-            return "wormwideweb"
-        obj = load_json(p)
-        if looks_like_label_file(obj):
-            return "labels"
+        # Detectors look at the bytes first and parse only when they must: recordings are large.
+        view = FileView(p, raw=text)
+        kind = _first_match("json", view)
+        if kind is not None:
+            return kind
+        obj = view.json
         found = sorted(map(str, obj))[:10] if isinstance(obj, dict) else type(obj).__name__
         expected = (
             "expected a WormWideWeb recording (trace_array, or gcamp and timing) or a label file "
@@ -144,7 +148,7 @@ def _scan_folder(folder: Path) -> list[Source]:
             skipped.append(f"{e.name} ({err})")
     if skipped:
         warn(f"skipped {len(skipped)} files in no supported layout: " + "; ".join(skipped), folder)
-    if not any(s.format != "labels" for s in found):
+    if not any(format_named(s.format).holds_recordings for s in found):
         listing = [e.name + ("/" if e.is_dir() else "") for e in entries]
         shown = ", ".join(listing[:10]) + (f", ... ({len(listing)} entries)" if len(listing) > 10 else "")
         what = "only label files" if found else "no recognizable file"

@@ -43,7 +43,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..recording import Recording, split_segments
-from ._behavior import (
+from .behavior import (
     DEFAULT_BEHAVIORS,
     FORMAT1_KEYS,
     SIGNED_BY_HEAD_ANGLE,
@@ -51,7 +51,7 @@ from ._behavior import (
     head_sign,
     manifest_pos_is_ventral,
 )
-from ._validate import (
+from .validate import (
     LOW_LEVEL_ERRORS,
     clip_intervals,
     damaged_file_guard,
@@ -68,7 +68,16 @@ from ._validate import (
     warn,
 )
 
-__all__ = ["TRACE_KINDS", "read_flavell", "write_flavell", "is_flavell_file", "flavell_uid"]
+__all__ = [
+    "FILE_SUFFIX",
+    "TRACE_KINDS",
+    "flavell_uid",
+    "has_flavell_layout",
+    "is_flavell_file",
+    "open_hdf5",
+    "read_flavell",
+    "write_flavell",
+]
 
 TRACE_KINDS = {
     "zscored": "trace_array",
@@ -78,22 +87,28 @@ TRACE_KINDS = {
 }
 """Trace kind -> the format-1 dataset under ``gcamp/`` that holds it."""
 
-_SUFFIX = "-data.h5"
+FILE_SUFFIX = "-data.h5"
+"""How format-1 files are named: ``<uid>-data.h5``."""
 
 
 def flavell_uid(path: str | os.PathLike) -> str:
     """The uid in a format-1 file name: ``2022-01-16-01-data.h5`` -> ``2022-01-16-01``."""
     name = Path(path).name
-    return name[: -len(_SUFFIX)] if name.endswith(_SUFFIX) else Path(path).stem
+    return name[: -len(FILE_SUFFIX)] if name.endswith(FILE_SUFFIX) else Path(path).stem
 
 
 def is_flavell_file(path: str | os.PathLike) -> bool:
     """True when `path` is an HDF5 file with the ``gcamp`` and ``behavior`` groups."""
     try:
         with h5py.File(path, "r") as f:
-            return isinstance(f.get("gcamp"), h5py.Group) and isinstance(f.get("behavior"), h5py.Group)
+            return has_flavell_layout(f)
     except LOW_LEVEL_ERRORS:
         return False
+
+
+def has_flavell_layout(f: h5py.Group) -> bool:
+    """True when an open HDF5 file holds the ``gcamp`` and ``behavior`` groups (format 1)."""
+    return isinstance(f.get("gcamp"), h5py.Group) and isinstance(f.get("behavior"), h5py.Group)
 
 
 def open_hdf5(path: str) -> h5py.File:
@@ -395,7 +410,7 @@ def write_flavell(
     target = Path(dir_or_path)
     if target.suffix.lower() not in (".h5", ".hdf5"):
         target.mkdir(parents=True, exist_ok=True)
-        target = target / f"{rec.uid}{_SUFFIX}"
+        target = target / f"{rec.uid}{FILE_SUFFIX}"
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
     x = rec.traces.astype(np.float64)

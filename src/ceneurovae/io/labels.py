@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import FormatError
 from ..identity import canonical_label, neuron_class
 from ..recording import Recording
-from ._validate import warn
+from .validate import warn
 
 __all__ = [
     "LabelEntry",

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..recording import Recording, split_segments
-from ._validate import time_step, warn
+from .validate import time_step, warn
 
 __all__ = ["time_step", "resample", "common_time_step", "resample_to_common"]
 

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import FormatError
 from ..identity import canonical_label, neuron_class
 from ..recording import Recording
-from ._behavior import (
+from .behavior import (
     DEFAULT_BEHAVIORS,
     SIGNED_BY_HEAD_ANGLE,
     V1_KEYS,
@@ -44,7 +44,8 @@ from ._behavior import (
     check_reader_options,
     head_sign,
 )
-from ._validate import (
+from .labels import LabelEntry, parse_label_dict
+from .validate import (
     clip_intervals,
     damaged_file_guard,
     fit_timestamps,
@@ -57,10 +58,10 @@ from ._validate import (
     time_step,
     warn,
 )
-from .labels import LabelEntry, parse_label_dict
 
 __all__ = [
     "load_json",
+    "looks_like_wormwideweb",
     "wormwideweb_version",
     "wormwideweb_uid",
     "wormwideweb_labels",
@@ -99,6 +100,15 @@ def wormwideweb_version(obj) -> int | None:
     if "trace_array" in obj:
         return 1
     return None
+
+
+def looks_like_wormwideweb(raw: bytes) -> bool:
+    """True when a JSON file's bytes name the keys of a WormWideWeb recording (no parse).
+
+    ``trace_array`` (version 1), or ``gcamp`` and ``timing`` (version 2): recordings are large,
+    so this looks at the raw text before anything is parsed.
+    """
+    return (b'"gcamp"' in raw and b'"timing"' in raw) or b'"trace_array"' in raw
 
 
 def wormwideweb_uid(obj: Mapping, path: str | os.PathLike) -> str:

@@ -14,6 +14,7 @@ from ..errors import ConfigError
 
 __all__ = [
     "DEFAULT_BEHAVIORS",
+    "LAB_DIVISORS",
     "SIGNED_BY_HEAD_ANGLE",
     "FORMAT1_KEYS",
     "V1_KEYS",
@@ -25,6 +26,9 @@ __all__ = [
 ]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
+
+LAB_DIVISORS = {"velocity": 0.0603, "head_curvature": 0.494, "pumping": 1.277}
+"""Divisors the Flavell lab uses to normalize behaviors for modeling (Atanas & Kim 2023)."""
 
 # Behaviors whose sign follows the dorso-ventral convention of the head angle: the lab
 # flips both together when a recording's positive head angle is ventral.
