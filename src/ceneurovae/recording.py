@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 
 from .errors import RecordingError
-from .identity import Vocabulary
+from .identity import Vocabulary, canonical_label
 
-__all__ = ["Recording", "split_segments"]
+__all__ = ["Recording", "split_segments", "vocabulary_names"]
 
 
 @dataclass(eq=False)
@@ -247,6 +247,22 @@ class Recording:
             f"Recording(uid={self.uid!r}, frames={self.n_frames}, neurons={self.n_neurons}, "
             f"labeled={self.n_labeled}, behaviors={self.behavior_names}, dt={self.dt:.3f} s)"
         )
+
+
+def vocabulary_names(rec: Recording) -> list[str]:
+    """The identity name of each neuron of `rec` ("" for unlabeled), as a vocabulary reads them.
+
+    With a vocabulary, its names (`Recording.identity_names`). Without one, the raw labels
+    name the identities, in the canonical spelling for atlas names; uncertain labels count
+    as unlabeled. Training and evaluation read labels this one way.
+    """
+    if rec.vocabulary is not None:
+        return rec.identity_names()
+    names = []
+    for lab in rec.labels:
+        c = canonical_label(lab) if lab else None
+        names.append("" if c is None or c.uncertain else (c.name if c.in_atlas else lab.strip()))
+    return names
 
 
 def split_segments(timestamps: np.ndarray, gap_factor: float = 3.0) -> list[tuple[int, int]]:
