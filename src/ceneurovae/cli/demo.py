@@ -69,7 +69,7 @@ def simulated_cohort(n_animals: int, seed: int, n_frames: int):
 def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..config import Config
-    from ..evaluate import evaluate
+    from ..evaluation.evaluate import evaluate
     from .train import _check_writable
 
     if args.animals < 3:

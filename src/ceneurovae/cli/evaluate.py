@@ -51,7 +51,7 @@ def _read(paths):
 
 def run(args: argparse.Namespace) -> int:
     from .. import api
-    from ..evaluate import evaluate
+    from ..evaluation.evaluate import evaluate
 
     if not 0.0 < args.hide_fraction < 1.0:
         raise ConfigError(f"--hide-fraction must be in (0, 1), got {args.hide_fraction}")

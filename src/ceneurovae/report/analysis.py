@@ -15,7 +15,7 @@ import torch
 
 from ..data import WindowDataset, collate_windows
 from ..errors import ConfigError
-from ..evaluate import r2_score
+from ..evaluation.metrics import r2_score
 from ..identity import neuron_class
 from ..model.loss import kl_per_dimension
 from ..normalize import zscore

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..evaluate import verdict
+from ..evaluation.evaluate import verdict
 from ..identity import neuron_class
 from ..recording import Recording
 from ..train import EpochRecord
