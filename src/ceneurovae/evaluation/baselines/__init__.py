@@ -51,7 +51,7 @@ from .factor_analysis import FrameBlock, factor_posterior, fit_factor_analysis, 
 from .identity_mean import IdentityMean
 from .lowrank import LowRank
 from .neuron_ridge import LaggedRidge, NeuronOnlyRidge, NeuronRidge, shift_in_segments
-from .state_space import StateSpace, kalman_smoother, kalman_smoothers
+from .state_space import KalmanSequence, StateSpace, kalman_smoother, kalman_smoothers
 
 __all__ = [
     "BASELINES",
@@ -62,6 +62,7 @@ __all__ = [
     "FeatureScaler",
     "FrameBlock",
     "IdentityMean",
+    "KalmanSequence",
     "LaggedRidge",
     "LowRank",
     "NeuronOnlyRidge",

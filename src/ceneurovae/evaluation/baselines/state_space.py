@@ -12,11 +12,11 @@ from ...model.conditional import identity_variables
 from .base import AnimalData, Baseline, FeatureScaler
 from .factor_analysis import fit_factor_analysis, frame_blocks
 
-__all__ = ["StateSpace", "kalman_smoother", "kalman_smoothers"]
+__all__ = ["KalmanSequence", "StateSpace", "kalman_smoother", "kalman_smoothers"]
 
 
 @dataclass
-class _Sequence:
+class KalmanSequence:
     """One contiguous stretch of an animal in identity space, for the Kalman smoother.
 
     y (T, D) values, 0 where not observed; m (T, D) observed; f (T, F) inputs (behavior).
@@ -27,7 +27,7 @@ class _Sequence:
     f: np.ndarray
 
 
-def _covariances(seq: _Sequence, A, Q, C, R, tol: float):
+def _covariances(seq: KalmanSequence, A, Q, C, R, tol: float):
     """The data-free part of `kalman_smoothers` for one sequence: per frame, the filtered
     covariance Pf, the weight WA of the previous filtered mean, the smoother gain G and the
     smoothed covariance Ps."""
@@ -70,7 +70,7 @@ def _covariances(seq: _Sequence, A, Q, C, R, tol: float):
     return Pf, WA, G, Ps
 
 
-def kalman_smoothers(seqs: Sequence[_Sequence], A, Q, C, Dm, d, R, tol: float = 1e-10, chunk: int = 16):
+def kalman_smoothers(seqs: Sequence[KalmanSequence], A, Q, C, Dm, d, R, tol: float = 1e-10, chunk: int = 16):
     """Posterior of the states of ``s_t = A s_{t-1} + w, x_t = C s_t + Dm f_t + d + e`` given
     the observed entries of each sequence (s_0 ~ N(0, I), w ~ N(0, Q), e ~ N(0, diag R)).
 
@@ -114,7 +114,7 @@ def kalman_smoothers(seqs: Sequence[_Sequence], A, Q, C, Dm, d, R, tol: float = 
     return out
 
 
-def kalman_smoother(seq: _Sequence, A, Q, C, Dm, d, R, tol: float = 1e-10):
+def kalman_smoother(seq: KalmanSequence, A, Q, C, Dm, d, R, tol: float = 1e-10):
     """`kalman_smoothers` of a single sequence: its mean (T, K), cov (T, K, K) and lag-one
     cross-covariances (T-1, K, K)."""
     return kalman_smoothers([seq], A, Q, C, Dm, d, R, tol)[0]
@@ -189,14 +189,14 @@ class StateSpace(Baseline):
                 break
         return self
 
-    def _sequences(self, animal: AnimalData, hide: np.ndarray | None = None) -> list[_Sequence]:
+    def _sequences(self, animal: AnimalData, hide: np.ndarray | None = None) -> list[KalmanSequence]:
         identity = animal.identity.copy()
         if hide is not None:
             identity[hide] = 0  # hidden neurons: missing, like unrecorded identities
         y, m = identity_variables(animal.z, animal.mask, identity, self.n_id)
         T = len(animal.z)
         f = self.scale_(animal.features) if self.behavior else np.zeros((T, 0))
-        return [_Sequence(y[a:b], m[a:b], f[a:b]) for a, b in animal.segments]
+        return [KalmanSequence(y[a:b], m[a:b], f[a:b]) for a, b in animal.segments]
 
     def _em(self, animals, K):
         """EM from the factor-analysis start; yields the parameters after each count of
