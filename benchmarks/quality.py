@@ -47,8 +47,10 @@ import yaml
 
 import ceneurovae
 from ceneurovae.data import split_animals
-from ceneurovae.evaluate import evaluate, jsonable, shuffle_control
+from ceneurovae.evaluation import evaluate
+from ceneurovae.shuffle_control import shuffle_control
 from ceneurovae.simulate import SimConfig, simulate_cohort
+from ceneurovae.utils import jsonable
 
 IMPUTE_FRACTION = 0.90
 RECON_TRUTH = 0.95

@@ -132,3 +132,21 @@ def test_the_bottom_layers_import_nothing_above_them():
     for low in (f"{PACKAGE}.model", f"{PACKAGE}.io", f"{PACKAGE}.data", f"{PACKAGE}.inference"):
         reached = {r for r in reach(low) if any(r == a or r.startswith(a + ".") for a in above)}
         assert reached == set(), f"{low} reaches {sorted(reached)}"
+
+
+# Old module paths kept for users (the seed's among them): they only re-export.
+COMPATIBILITY = {f"{PACKAGE}.{m}" for m in ("train", "optimizer", "checkpoint", "distributed", "import_data",
+                                            "metrics", "baselines", "evaluate", "controls", "simulate", "sim_model")}
+
+
+def test_compatibility_modules_only_re_export_and_nothing_inside_uses_them():
+    graph, _ = import_graph()
+    users = sorted(m for m, targets in graph.items() if targets & COMPATIBILITY and m not in COMPATIBILITY)
+    assert users == [f"{PACKAGE}"] or users == [], users
+    for name in COMPATIBILITY:
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+        kinds = {type(n).__name__ for n in body}
+        assert kinds <= {"ImportFrom", "Import", "Assign"}, (name, kinds)
+        assigns = [n for n in body if isinstance(n, ast.Assign)]
+        assert all(t.id == "__all__" for n in assigns for t in n.targets), name

@@ -15,18 +15,18 @@ import pytest
 import torch
 
 from ceneurovae import Vocabulary
-from ceneurovae.baselines import (
+from ceneurovae.data import choose_hidden, hidden_sets, neuron_folds
+from ceneurovae.evaluation.baselines import (
     AnimalData,
     LaggedRidge,
     NeuronOnlyRidge,
     NeuronRidge,
     StateSpace,
-    _Sequence,
     kalman_smoother,
     kalman_smoothers,
 )
-from ceneurovae.data import choose_hidden, hidden_sets, neuron_folds
-from ceneurovae.metrics import r2_score
+from ceneurovae.evaluation.baselines import KalmanSequence as _Sequence
+from ceneurovae.evaluation.metrics import r2_score
 from ceneurovae.model.conditional import (
     LinearReadout,
     as_moments,
@@ -260,7 +260,7 @@ def test_on_real_animals_the_models_read_out_is_the_pooled_ridge(shared_data):
     import warnings
 
     import ceneurovae
-    from ceneurovae.baselines import animal_data, vocabulary_identity
+    from ceneurovae.evaluation.baselines import animal_data, vocabulary_identity
     from ceneurovae.normalize import zscore
 
     folder = shared_data / "real" / "neuropal"

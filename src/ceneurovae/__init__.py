@@ -19,7 +19,7 @@ from .errors import (
     TrainingError,
 )
 from .identity import Vocabulary
-from .import_data import import_h5
+from .io import import_h5
 from .model import NeuroBehaviorVAE, VAEConfig
 from .recording import Recording
 from .training import TrainConfig

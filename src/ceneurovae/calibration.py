@@ -15,7 +15,7 @@ import numpy as np
 
 from .data import hidden_sets
 from .errors import ConfigError
-from .metrics import r2_score
+from .evaluation.metrics import r2_score
 from .model import NeuroBehaviorVAE
 from .model.conditional import fit_conditional
 from .normalize import zscore

@@ -1,7 +1,12 @@
-"""The run configuration: ``data``, ``model`` and ``train`` sections, from YAML or code.
+"""The run configuration: ``read``, ``data``, ``model`` and ``train`` sections, from YAML or code.
 
-The YAML file mirrors the dataclasses field for field::
+The YAML file mirrors the dataclasses field for field (`ceneurovae.io.ReadOptions`,
+`DataConfig`, `ceneurovae.model.VAEConfig`, `ceneurovae.training.TrainConfig`; every
+section is a `ceneurovae.settings.Settings`, and ``ceneurovae train --print-config`` writes
+them with each field's documentation as a comment)::
 
+    read:
+      labels: neuropal_labels.json
     data:
       window_T: 100
     model:
@@ -26,8 +31,9 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .io.options import ReadOptions
 from .model.config import VAEConfig
-from .settings import Settings, build
+from .settings import Settings, build, commented_yaml
 from .training.config import TrainConfig
 
 __all__ = ["DataConfig", "Config", "load_config", "read_yaml"]
@@ -78,24 +84,30 @@ class DataConfig(Settings):
         need(self.behaviors is None or len(self.behaviors) > 0, "behaviors", "name at least one behavior, or leave it null")
 
 
-SECTIONS = {"data": DataConfig, "model": VAEConfig, "train": TrainConfig}
+SECTIONS = {"read": ReadOptions, "data": DataConfig, "model": VAEConfig, "train": TrainConfig}
 # Sections owned by another command: accepted in a config file, not part of a `Config`.
-OTHERSECTIONS = ("tune",)
+OTHER_SECTIONS = ("tune",)
 
 
 @dataclass
 class Config:
-    """A whole run: data, model and training settings."""
+    """A whole run: reading, data, model and training settings."""
 
+    read: ReadOptions = field(default_factory=ReadOptions)
     data: DataConfig = field(default_factory=DataConfig)
     model: VAEConfig = field(default_factory=VAEConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return {"data": self.data.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict()}
+        return {name: getattr(self, name).to_dict() for name in SECTIONS}
 
-    def to_yaml(self, path: str | os.PathLike | None = None) -> str:
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+    def to_yaml(self, path: str | os.PathLike | None = None, comments: bool = False) -> str:
+        """The settings as YAML (with each field's documentation as comments if `comments`),
+        written to `path` when given."""
+        if comments:
+            text = commented_yaml({name: getattr(self, name) for name in SECTIONS})
+        else:
+            text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -107,10 +119,10 @@ class Config:
         d = d or {}
         if not isinstance(d, dict):
             raise ConfigError(f"{source}: expected a mapping with sections {sorted(SECTIONS)}, got {type(d).__name__}")
-        unknown = sorted(set(d) - set(SECTIONS) - set(OTHERSECTIONS))
+        unknown = sorted(set(d) - set(SECTIONS) - set(OTHER_SECTIONS))
         if unknown:
             raise ConfigError(f"{source}: unknown section(s) {unknown}; sections are {sorted(SECTIONS)} "
-                              f"(and {', '.join(OTHERSECTIONS)}, read by its own command)")
+                              f"(and {', '.join(OTHER_SECTIONS)}, read by its own command)")
         parts = {}
         for name, klass in SECTIONS.items():
             section = d.get(name) or {}

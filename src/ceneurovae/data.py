@@ -37,7 +37,7 @@ from .errors import ConfigError, DataError, DataWarning
 from .identity import Vocabulary
 from .io import DEFAULT_BEHAVIORS
 from .normalize import LAB_DIVISORS, BehaviorScaler, zscore
-from .recording import Recording, identity_names, split_segments
+from .recording import Recording, split_segments, vocabulary_names
 
 __all__ = [
     "Batch",
@@ -46,6 +46,7 @@ __all__ = [
     "window_batches",
     "EpochSampler",
     "build_loaders",
+    "check_hide_fraction",
     "choose_hidden",
     "collate_windows",
     "hidden_sets",
@@ -292,6 +293,14 @@ def _animal_rng(uid: str, seed: int, stream: int | None = None) -> np.random.Gen
     return np.random.default_rng([*head, len(salt), *salt])
 
 
+def check_hide_fraction(fraction, name: str = "hide_fraction") -> float:
+    """The share of labeled neurons to hide, checked: a number in (0, 1) (`name` for the message)."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)) \
+            or not 0.0 < fraction < 1.0:
+        raise ConfigError(f"{name} must be in (0, 1), got {fraction!r}")
+    return float(fraction)
+
+
 def choose_hidden(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: int = 0) -> np.ndarray:
     """The neurons withheld from an animal: a seeded `fraction` of its labeled neurons.
 
@@ -308,8 +317,7 @@ def choose_hidden(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: i
     -------
     (k,) sorted neuron indices
     """
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"hide_fraction must be in (0, 1), got {fraction!r}")
+    check_hide_fraction(fraction)
     labeled = np.flatnonzero(np.asarray(identity) > 0)
     if labeled.size < 2:
         return np.zeros(0, dtype=np.int64)
@@ -330,8 +338,7 @@ def neuron_folds(identity: np.ndarray, uid: str, fraction: float = 0.2, seed: in
     -------
     list of sorted index arrays (empty with fewer than 2 labeled neurons)
     """
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"hide_fraction must be in (0, 1), got {fraction!r}")
+    check_hide_fraction(fraction)
     labeled = np.flatnonzero(np.asarray(identity) > 0)
     if labeled.size < 2:
         return []
@@ -536,7 +543,7 @@ def common_vocabulary(recs: Sequence[Recording]) -> tuple[Vocabulary, list[Recor
         distinct = list({tuple(v): v for v in vocabs.values()}.values())
         if len(distinct) == 1:
             return distinct[0], list(recs)
-    names_per_rec = [identity_names(r) for r in recs]
+    names_per_rec = [vocabulary_names(r) for r in recs]
     vocab = Vocabulary.from_names(n for names in names_per_rec for n in names)
     out = [r.replace(identity=vocab.encode(names), vocabulary=vocab) for r, names in zip(recs, names_per_rec)]
     return vocab, out

@@ -40,7 +40,7 @@ import numpy as np
 from .errors import RecordingError
 from .identity import Vocabulary, canonical_label
 
-__all__ = ["Recording", "identity_names", "split_segments"]
+__all__ = ["Recording", "split_segments", "vocabulary_names"]
 
 
 @dataclass(eq=False)
@@ -249,6 +249,22 @@ class Recording:
         )
 
 
+def vocabulary_names(rec: Recording) -> list[str]:
+    """The identity name of each neuron of `rec` ("" for unlabeled), as a vocabulary reads them.
+
+    With a vocabulary, its names (`Recording.identity_names`). Without one, the raw labels
+    name the identities, in the canonical spelling for atlas names; uncertain labels count
+    as unlabeled. Training and evaluation read labels this one way.
+    """
+    if rec.vocabulary is not None:
+        return rec.identity_names()
+    names = []
+    for lab in rec.labels:
+        c = canonical_label(lab) if lab else None
+        names.append("" if c is None or c.uncertain else (c.name if c.in_atlas else lab.strip()))
+    return names
+
+
 def split_segments(timestamps: np.ndarray, gap_factor: float = 3.0) -> list[tuple[int, int]]:
     """Contiguous stretches of a recording, split where a time step exceeds `gap_factor` x median.
 
@@ -266,17 +282,3 @@ def split_segments(timestamps: np.ndarray, gap_factor: float = 3.0) -> list[tupl
     cut = np.flatnonzero(steps > gap_factor * np.median(steps)) + 1
     edges = [0, *cut.tolist(), int(ts.size)]
     return list(zip(edges[:-1], edges[1:]))
-
-
-def identity_names(rec: Recording) -> list[str]:
-    """The identity name of each neuron of `rec` ("" when unknown): from its vocabulary, or,
-    without one, from its raw labels (canonical spelling for atlas names; uncertain labels
-    count as unknown)."""
-    if rec.vocabulary is not None:
-        return rec.identity_names()
-    # No vocabulary: the raw labels name the identities (canonical spelling for atlas names).
-    names = []
-    for lab in rec.labels:
-        c = canonical_label(lab) if lab else None
-        names.append("" if c is None or c.uncertain else (c.name if c.in_atlas else lab.strip()))
-    return names

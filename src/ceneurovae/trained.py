@@ -21,7 +21,7 @@ from .identity import Vocabulary, canonical_label
 from .inference import Stitched, ridge_readout, run_recording
 from .model import NeuroBehaviorVAE, VAEConfig, unwrap
 from .normalize import BehaviorScaler, zscore
-from .recording import Recording, identity_names
+from .recording import Recording, vocabulary_names
 from .training import Checkpoint, EpochRecord, select_device
 
 __all__ = ["Trained", "REFINE_STEPS", "REFINE_PRIOR", "check_refine_steps", "check_behavior_scale", "check_refine_prior"]
@@ -141,7 +141,7 @@ class Trained:
         rec.require_behaviors(self.behavior_names, hint=f"; the model was trained on {self.behavior_names}")
         if rec.vocabulary is not None and rec.vocabulary == self.vocabulary:
             return rec
-        names = identity_names(rec)
+        names = vocabulary_names(rec)
         identity = self.vocabulary.encode(names)
         lost = sorted({n for n, i in zip(names, identity) if n and i == 0})
         if lost:

@@ -51,8 +51,10 @@ from typing import Any
 
 import numpy as np
 
+from . import api
 from .config import SECTIONS, Config, read_yaml
 from .errors import ConfigError, TrainingError
+from .evaluation import evaluate
 
 __all__ = [
     "DEFAULT_SPACE",
@@ -291,8 +293,6 @@ def run_study(
     log : where one line per trial goes
     """
     optuna = import_optuna()
-    from . import api
-    from .evaluate import evaluate
 
     direction, needs_truth = METRICS[settings.metric]
     if needs_truth and (truth is None or not test_uids):

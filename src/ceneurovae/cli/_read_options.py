@@ -1,4 +1,4 @@
-"""Reading options shared by ``convert`` and ``info``: the ``read`` settings (`ReadOptions`).
+"""Reading options shared by every command that reads recordings: the ``read`` settings (`ReadOptions`).
 
 Each option is built from a field of `ceneurovae.io.ReadOptions`: its name (``--min-confidence``
 for ``min_confidence``), its default, its allowed values (`ceneurovae.io.options.CHOICES`) and
@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from ..errors import ConfigError, DataWarning
-from ..io import ReadOptions
+from ..io import ReadOptions, read_recordings
 from ..io.options import CHOICES
 from ..settings import field_docs
 
@@ -33,39 +33,54 @@ _ARGPARSE = {
 }
 
 
-def add_read_options(parser: argparse.ArgumentParser, *, missing_default: str = "error") -> None:
-    """Add the `ReadOptions` fields to a command's parser, as ``--<name-with-dashes>``."""
+def add_read_options(parser: argparse.ArgumentParser, *, missing_default: str = "error",
+                     from_config: bool = False) -> None:
+    """Add the `ReadOptions` fields to a command's parser, as ``--<name-with-dashes>``.
+
+    `from_config`: the command takes its reading settings from a configuration (its ``read``
+    section), and only the options given on the command line change them.
+    """
     defaults = {f.name: f.default for f in dataclasses.fields(ReadOptions)}
     defaults["behaviors"] = list(defaults["behaviors"])
     defaults["missing_behavior"] = missing_default
     docs = field_docs(ReadOptions)
+    group = parser.add_argument_group("reading recordings (the config's read section)" if from_config
+                                      else "reading recordings")
     for name, extra in _ARGPARSE.items():
         extra = dict(extra)
         help_text = (docs[name] + extra.pop("help_suffix", "")).replace("%", "%%")
-        if defaults[name] is not None:
+        if from_config:
+            help_text += f" (default: read.{name} of the config)"
+        elif defaults[name] is not None:
             help_text += " (default: %(default)s)"
         if name in CHOICES:
             extra["choices"] = list(CHOICES[name])
-        parser.add_argument("--" + name.replace("_", "-"), default=defaults[name], help=help_text, **extra)
+        default = argparse.SUPPRESS if from_config else defaults[name]
+        group.add_argument("--" + name.replace("_", "-"), default=default, help=help_text, **extra)
 
 
-def read_options(args: argparse.Namespace) -> ReadOptions:
-    """The `ReadOptions` of parsed options."""
-    if args.dt.lower() == "auto":
-        dt = "auto"
-    elif args.dt.lower() == "none":
-        dt = None
-    else:
-        try:
-            dt = float(args.dt)
-        except ValueError:
-            raise ConfigError(f"--dt {args.dt!r} must be 'auto', 'none' or a number of seconds") from None
-    return ReadOptions(
-        behaviors=tuple(args.behaviors), labels=args.labels, min_confidence=args.min_confidence,
-        uncertain=args.uncertain, vocabulary=args.vocabulary, missing_behavior=args.missing_behavior,
-        head_curvature_positive=args.head_curvature_positive, traces=args.traces, dt=dt,
-        invalid_labels=args.invalid_labels,
-    )
+def read_options(args: argparse.Namespace, base: ReadOptions | None = None) -> ReadOptions:
+    """The `ReadOptions` of parsed options: `base` (default: the defaults) changed by the options given."""
+    given = {name: getattr(args, name) for name in _ARGPARSE if hasattr(args, name)}
+    if "dt" in given and isinstance(given["dt"], str):
+        text = given["dt"].lower()
+        if text in ("auto", "none"):
+            given["dt"] = "auto" if text == "auto" else None
+        else:
+            try:
+                given["dt"] = float(given["dt"])
+            except ValueError:
+                raise ConfigError(f"--dt {given['dt']!r} must be 'auto', 'none' or a number of seconds") from None
+    if "behaviors" in given:
+        given["behaviors"] = tuple(given["behaviors"])
+    return dataclasses.replace(base or ReadOptions(), **given)
+
+
+def read_data(paths, options: ReadOptions) -> dict:
+    """The recordings of one or several paths (`read_recordings`), each data warning printed
+    as one ``warning:`` line."""
+    datasets, _ = read_reporting_warnings(read_recordings, paths, options)
+    return datasets
 
 
 def read_kwargs(args: argparse.Namespace) -> dict:
@@ -74,14 +89,19 @@ def read_kwargs(args: argparse.Namespace) -> dict:
 
 
 def read_reporting_warnings(func, *args, **kwargs):
-    """Call `func`, printing each `DataWarning` as one ``warning:`` line on stderr."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            for w in caught:
-                if issubclass(w.category, DataWarning):
-                    print(f"warning: {w.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    """Call `func`, printing each `DataWarning` as one ``warning:`` line on stderr; other
+    warnings are shown as Python shows them, once the call is over."""
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as log:
+            warnings.simplefilter("always", DataWarning)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                caught = list(log)
+    finally:
+        for w in caught:  # outside the recording context: showing a warning must not record it again
+            if issubclass(w.category, DataWarning):
+                print(f"warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -43,8 +43,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def simulated_cohort(n_animals: int, seed: int, n_frames: int):
     """The cohort (datasets, vocabulary, truth), from the cache when it was simulated before."""
-    from ..import_data import import_h5
-    from ..io import write_cohort
+    from ..io import import_h5, write_cohort
     from ..simulation import SimConfig, load_truth, save_truth, simulate_cohort
 
     folder = cache_dir() / f"sim-a{n_animals}-f{n_frames}-s{seed}"
@@ -69,7 +68,7 @@ def simulated_cohort(n_animals: int, seed: int, n_frames: int):
 def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..config import Config
-    from ..evaluate import evaluate
+    from ..evaluation.evaluate import evaluate
     from .train import check_writable
 
     if args.animals < 3:

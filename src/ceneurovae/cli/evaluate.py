@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ConfigError
+from ._read_options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
 
@@ -39,25 +40,20 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-baselines", action="store_true", help="score the model only")
     parser.add_argument("-o", "--out", help="write the evaluation as JSON here")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    add_read_options(parser, from_config=True)
     parser.set_defaults(func=run)
-
-
-def _read(paths):
-    from ..import_data import import_h5
-
-    datasets, _ = import_h5(paths if len(paths) > 1 else paths[0])
-    return datasets
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import api
-    from ..evaluate import evaluate
+    from ..data import check_hide_fraction
+    from ..evaluation.evaluate import evaluate
 
-    if not 0.0 < args.hide_fraction < 1.0:
-        raise ConfigError(f"--hide-fraction must be in (0, 1), got {args.hide_fraction}")
+    check_hide_fraction(args.hide_fraction, "--hide-fraction")
     trained = api.load(args.checkpoint, device=args.device)
-    data = _read(args.data)
-    train = _read(args.train_data) if args.train_data else None
+    options = read_options(args, trained.config.read)  # as the model's recordings were read
+    data = read_data(args.data, options)
+    train = read_data(args.train_data, options) if args.train_data else None
     seen = set(trained.seen_uids)  # its weights' animals, and its linear read-out's
     if args.test_uids:
         missing = sorted(set(args.test_uids) - set(data))
@@ -89,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     use_baselines = not args.no_baselines and bool(train)
     truth = None
     if args.truth:
-        from ..simulate import load_truth
+        from ..simulation import load_truth
 
         truth = load_truth(args.truth)
     print(f"held out: {len(test)} animals, {how}")

@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 
+from ._read_options import add_read_options, read_data, read_options
+
 __all__ = ["add_parser", "run"]
 
 
@@ -31,6 +33,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", nargs="+", help="recordings to predict (any format import_h5 reads)")
     parser.add_argument("-o", "--out", required=True, help="output HDF5 file")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    add_read_options(parser, from_config=True)
     parser.set_defaults(func=run)
 
 
@@ -38,10 +41,9 @@ def run(args: argparse.Namespace) -> int:
     import h5py
 
     from .. import api
-    from ..import_data import import_h5
 
     trained = api.load(args.checkpoint, device=args.device)
-    datasets, _ = import_h5(args.data if len(args.data) > 1 else args.data[0])
+    datasets = read_data(args.data, read_options(args, trained.config.read))
     tmp = args.out + ".tmp"
     string = h5py.string_dtype("utf-8")
     with h5py.File(tmp, "w") as f:

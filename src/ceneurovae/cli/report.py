@@ -16,6 +16,7 @@ import argparse
 import os
 
 from ..errors import ConfigError
+from ._read_options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
 
@@ -29,6 +30,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="analyse at most N animals, held-out ones first (default: 6)")
     parser.add_argument("--neurons", nargs="+", metavar="NAME", help="neurons to show in the reconstruction figure")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    add_read_options(parser, from_config=True)
     parser.set_defaults(func=run)
 
 
@@ -67,12 +69,11 @@ def run(args: argparse.Namespace) -> int:
 
     figures.require_matplotlib()  # fail before loading anything
     from .. import api
-    from ..import_data import import_h5
     from ..report import read_metrics, write_report
 
     trained = api.load(args.run, device=args.device)
     paths = _data_paths(args, trained)
-    datasets, _ = import_h5(paths if len(paths) > 1 else paths[0])
+    datasets = read_data(paths, read_options(args, trained.config.read))
     metrics = os.path.join(args.run, "metrics.csv")
     history = read_metrics(metrics) if os.path.isfile(metrics) else None
     evaluation = os.path.join(args.run, "eval.json")

@@ -17,6 +17,7 @@ import sys
 import time
 
 from ..errors import ConfigError
+from ._read_options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run", "check_writable"]
 
@@ -29,8 +30,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
     parser.add_argument("--val-uids", nargs="+", help="animals to hold out for validation")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved configuration as YAML and exit")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved configuration as YAML, each setting with its documentation, and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_read_options(parser, from_config=True)
     parser.set_defaults(func=run)
 
 
@@ -48,6 +51,7 @@ def resolve(args: argparse.Namespace):
         cfg = cfg.with_overrides(args.set)
     if args.data:
         cfg.data.path = list(args.data)
+    cfg.read = read_options(args, cfg.read)
     if args.quiet:
         cfg.train.quiet = True
     return cfg
@@ -56,7 +60,7 @@ def resolve(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     cfg = resolve(args)
     if args.print_config:
-        sys.stdout.write(cfg.to_yaml())
+        sys.stdout.write(cfg.to_yaml(comments=True))
         return 0
     if not cfg.data.path:
         raise ConfigError("no data: give --data PATH (or data.path in the config); `ceneurovae demo` trains on a simulated cohort")
@@ -66,9 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     with distributed_context(args.device) as device:
         from .. import api
-        from ..import_data import import_h5
 
-        datasets, _ = import_h5(cfg.data.path if len(cfg.data.path) > 1 else cfg.data.path[0])
+        datasets = read_data(cfg.data.path, cfg.read)
         resume = os.path.join(args.resume, "last.pt") if args.resume else None
         val_uids = args.val_uids
         if resume and val_uids is None:

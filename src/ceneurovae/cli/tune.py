@@ -21,6 +21,7 @@ import time
 from collections import Counter
 
 from ..errors import ConfigError
+from ._read_options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
 
@@ -40,6 +41,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.2, help="animals held out for scoring with --truth (default 0.2)")
     parser.add_argument("--seed", type=int, help="seed of the sampler and of the held-out animals (default: random sampler, split seed 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    add_read_options(parser, from_config=True)
     parser.set_defaults(func=run)
 
 
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         base = base.with_overrides(args.set)
     if args.data:
         base.data.path = list(args.data)
+    base.read = read_options(args, base.read)
     if not base.data.path:
         raise ConfigError("no data: give --data PATH (or data.path in the config)")
     needs_truth = tune.METRICS[settings.metric][1]
@@ -74,13 +77,11 @@ def run(args: argparse.Namespace) -> int:
 
     check_writable(out)
 
-    from ..import_data import import_h5
-
-    datasets, _ = import_h5(base.data.path if len(base.data.path) > 1 else base.data.path[0])
+    datasets = read_data(base.data.path, base.read)
     truth, test_uids = None, None
     if needs_truth:
         from ..data import split_animals
-        from ..simulate import load_truth
+        from ..simulation import load_truth
 
         truth = load_truth(args.truth)
         missing = sorted(set(datasets) - set(truth))

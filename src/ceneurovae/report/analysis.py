@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data import window_batches
 from ..errors import ConfigError
-from ..evaluate import r2_score
+from ..evaluation.controls import latent_diagnostics
+from ..evaluation.metrics import r2_score
 from ..identity import neuron_class
-from ..model.loss import kl_per_dimension
 from ..normalize import zscore
 from ..recording import Recording, split_segments
 
@@ -192,36 +191,20 @@ def event_segments(values: np.ndarray, onsets: np.ndarray, before: int, after: i
 
 
 @torch.no_grad()
-def kl_by_dimension(trained, recordings: Sequence[Recording], batch_size: int = 64) -> tuple[np.ndarray, str]:
-    """Mean KL of the posterior to the prior per latent dimension, over `recordings`.
-
-    Windows tile each recording without overlap, so every frame counts once.
+def kl_by_dimension(trained, recordings: Sequence[Recording], batch_size: int = 32) -> tuple[np.ndarray, str]:
+    """Mean KL of the posterior to the prior per latent dimension, over `recordings`: the
+    ``kl_per_dim`` of `evaluation.latent_diagnostics` (windows tile each recording, so every
+    frame counts once), so that the report and ``ceneurovae evaluate`` give the same numbers.
 
     Returns
     -------
     kl : (Z,) nats per frame (trajectory latent) or per window (window latent)
     unit : ``"nats per frame"`` or ``"nats per window"``
     """
-    model = trained.model
-    recs = [trained.prepare(r) for r in recordings]
-    if not recs:
+    if not recordings:
         raise ConfigError("kl_by_dimension needs at least one recording")
-    cfg = model.cfg
-    ds = trained.window_spec(stride=trained.window_T).dataset(recs)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total = torch.zeros(cfg.latent_dim, dtype=torch.float64)
-    count = 0
-    for _, batch in window_batches(ds, batch_size, device):
-        feats = model.behavior_features(batch.behavior, batch.behavior_mask, batch.behavior_past, batch.behavior_past_mask)
-        mu, logvar = model.encode(batch.x, batch.mask, batch.identity, feats, batch.pad)
-        ar = model.prior_ar()
-        total += kl_per_dimension(mu.float(), logvar.float(), ~batch.pad, ar).sum(0).double().cpu()
-        count += int((~batch.pad).sum()) if mu.dim() == 3 else len(batch)
-    model.train(was_training)
-    unit = "nats per frame" if cfg.latent == "trajectory" else "nats per window"
-    return (total / max(count, 1)).numpy(), unit
+    d = latent_diagnostics(trained, recordings, batch_size=batch_size)
+    return np.asarray(d["kl_per_dim"]), d["kl_unit"]
 
 
 def principal_components(latents: Sequence[np.ndarray], n: int = 2) -> tuple[list[np.ndarray], np.ndarray]:

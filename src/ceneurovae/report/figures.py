@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..evaluate import r2_score
+from ..evaluation.metrics import r2_score
 from ..recording import split_segments
 from .analysis import behavior_label
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data import recordings_of
 from ..errors import ConfigError, DataError
-from ..evaluate import verdict
+from ..evaluation.evaluate import verdict
 from ..identity import neuron_class
 from ..recording import Recording
 from ..training import EpochRecord
