@@ -9,7 +9,7 @@ import h5py
 import pytest
 
 from ceneurovae import Vocabulary
-from ceneurovae.cli._read_options import add_read_options, read_kwargs, read_options
+from ceneurovae.cli.options import add_read_options, read_kwargs, read_options
 from ceneurovae.errors import ConfigError
 from ceneurovae.import_data import import_h5
 from ceneurovae.io import (
@@ -113,7 +113,7 @@ class TestCommandLine:
         add_read_options(parser, **kw)
         return parser.parse_args(list(argv))
 
-    def test_defaults_are_read_options_defaults(self):
+    def test_defaults_areoptions_defaults(self):
         assert read_options(self.parse()) == ReadOptions()
         assert read_options(self.parse(missing_default="mask")) == ReadOptions(missing_behavior="mask")
 

@@ -93,7 +93,7 @@ def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: flo
     for j, (_, a, b, _) in enumerate(ds.windows):
         z[a:b] = pred[j, : b - a]
     z -= z.mean(0)
-    return trained._to_units(z, rec), trained._to_units(start.pred, rec)
+    return trained.to_units(z, rec), trained.to_units(start.pred, rec)
 
 
 def main(argv=None) -> None:

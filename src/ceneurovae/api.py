@@ -18,6 +18,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -114,6 +115,33 @@ def fit(
         cfg.train.seed = int(seed)
     if quiet is not None:
         cfg.train.quiet = bool(quiet)
+    recs, vocab = _cohort(datasets, cfg)
+    dev = select_device(device)
+    torch.manual_seed(cfg.train.seed)
+    loader_train, loader_val, train_uids, val_uids = _loaders(recs, cfg, val_uids, dev)
+    scaler = loader_train.dataset.scaler
+    model = NeuroBehaviorVAE(cfg.model).to(dev)
+    extra = {"vocabulary": vocab.to_list(), "behavior_scaler": scaler.to_dict(), "config": cfg.to_dict(),
+             "train_uids": train_uids, "val_uids": val_uids}
+    if run_dir is not None and is_main_process():
+        os.makedirs(run_dir, exist_ok=True)
+        cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
+    solver = _solver(model, cfg, dev, run_dir, extra, on_epoch_end)
+    if resume is not None:
+        solver.resume(resume)
+    history = solver.fit(loader_train, loader_val)
+    trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
+    linear_info = _choose_predictions(trained, recs, val_uids, cfg.train.seed)
+    if run_dir is not None and is_main_process():
+        if solver.best_epoch >= 0:  # so that `load(run_dir)` predicts as this object does
+            trained.checkpoint().replace(epoch=solver.best_epoch).save(os.path.join(run_dir, "best.pt"))
+        _write_summary(os.path.join(run_dir, "summary.json"), trained, len(vocab), dev, linear_info,
+                       time.perf_counter() - t0)
+    return trained
+
+
+def _cohort(datasets, cfg: Config) -> tuple[list[Recording], Any]:
+    """The recordings in one vocabulary; the data-dependent settings of `cfg` set from them."""
     recs = recordings_of(datasets)
     vocab, recs = common_vocabulary(recs)
     behaviors = list(cfg.data.behaviors) if cfg.data.behaviors else default_behaviors(recs)
@@ -122,12 +150,14 @@ def fit(
     cfg.model.behavior_dim = len(behaviors)
     cfg.model.dt = float(np.median([r.dt for r in recs]))
     cfg.model.validate()
-    dev = select_device(device)
+    return recs, vocab
 
-    torch.manual_seed(cfg.train.seed)
+
+def _loaders(recs: list[Recording], cfg: Config, val_uids, dev: torch.device):
+    """`build_loaders` with the run's settings (each of several processes takes its share of a batch)."""
     if is_distributed() and cfg.train.batch_size % world_size():
         raise ConfigError(f"train.batch_size={cfg.train.batch_size} must be a multiple of the {world_size()} processes")
-    loader_train, loader_val, train_uids, val_uids = build_loaders(
+    return build_loaders(
         recs,
         window_T=cfg.data.window_T,
         stride=cfg.data.stride,
@@ -136,15 +166,17 @@ def fit(
         val_uids=val_uids,
         val_fraction=cfg.data.val_fraction,
         seed=cfg.train.seed,
-        behaviors=behaviors,
+        behaviors=cfg.data.behaviors,
         scaler=cfg.data.scaler,
         history=cfg.model.behavior_history,
         respect_gaps=cfg.data.respect_gaps,
         pin_memory=dev.type == "cuda",
         distributed=is_distributed(),
     )
-    scaler = loader_train.dataset.scaler
-    model = NeuroBehaviorVAE(cfg.model).to(dev)
+
+
+def _solver(model: NeuroBehaviorVAE, cfg: Config, dev: torch.device, run_dir, extra: dict, on_epoch_end) -> Solver:
+    """The optimizer, the schedule and the `Solver` of a run (the model wrapped for several processes)."""
     step_model: torch.nn.Module = model
     if is_distributed():
         step_model = torch.nn.parallel.DistributedDataParallel(
@@ -159,57 +191,52 @@ def fit(
         min_lr_ratio=cfg.train.min_lr_ratio, use_plateau=cfg.train.use_plateau,
         cosine_portion=cfg.train.cosine_portion,
     )
-    extra = {
-        "vocabulary": vocab.to_list(),
-        "behavior_scaler": scaler.to_dict(),
-        "config": cfg.to_dict(),
-        "train_uids": train_uids,
-        "val_uids": val_uids,
-    }
-    if run_dir is not None and is_main_process():
-        os.makedirs(run_dir, exist_ok=True)
-        cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
-    solver = Solver(step_model, optim, sched_seq, sched_plat, cosine_done, dev, cfg.train,
-                    run_dir=run_dir, checkpoint_extra=extra, on_epoch_end=on_epoch_end)
-    if resume is not None:
-        solver.resume(resume)
-    history = solver.fit(loader_train, loader_val)
-    trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
-    held = [r for r in recs if r.uid in set(val_uids)]
+    return Solver(step_model, optim, sched_seq, sched_plat, cosine_done, dev, cfg.train,
+                  run_dir=run_dir, checkpoint_extra=extra, on_epoch_end=on_epoch_end)
+
+
+def _choose_predictions(trained: Trained, recs: list[Recording], val_uids: Sequence[str], seed: int) -> dict | None:
+    """Calibrate on the validation animals (`calibrate`), then install the linear read-out's
+    moments of every animal with the chosen weight; returns `install_linear_readout`'s settings."""
+    model, held_out = trained.model, set(val_uids)
+    held = [r for r in recs if r.uid in held_out]
     # The validation animals choose how the model predicts: the linear read-out is first fitted
     # to the training animals alone, so that it meets the validation animals as new ones ...
     if held:
-        install_linear_readout(model, [r for r in recs if r.uid not in set(val_uids)], cfg.train.seed)
+        install_linear_readout(model, [r for r in recs if r.uid not in held_out], seed)
     cal = calibrate(trained, held)
     trained.refine_prior, trained.behavior_scale = cal.refine_prior, cal.behavior_scale
     trained.calibration = cal
     # ... then it takes every animal: the moments need no early stopping
-    linear_info = install_linear_readout(model, recs, cfg.train.seed)
+    linear_info = install_linear_readout(model, recs, seed)
     if model.linear is not None:
         model.linear.set_mix(cal.mix)
         trained.linear_uids = [r.uid for r in recs]
-    if run_dir is not None and is_main_process():
-        if solver.best_epoch >= 0:  # so that `load(run_dir)` predicts as this object does
-            solver.checkpoint(solver.best_epoch, **trained.checkpoint().to_payload()).save(os.path.join(run_dir, "best.pt"))
-        best = min(history, key=lambda h: h.val) if history else None
-        summary = {
-            "epochs_run": len(history),
-            "best_epoch": None if best is None else best.epoch,
-            "best_val_loss": None if best is None else best.val,
-            "final_train_loss": history[-1].train if history else None,
-            "seconds": time.perf_counter() - t0,
-            "train_uids": train_uids,
-            "val_uids": val_uids,
-            "n_identities": len(vocab),
-            "behaviors": behaviors,
-            "device": str(dev),
-            "refine_prior": trained.refine_prior,
-            "refine_prior_scores": {str(p): r for (p, m), r in cal.imputation.items() if m == cal.mix},
-            "linear_mix": trained.linear_mix,
-            "behavior_scale": trained.behavior_scale,
-            "linear_readout": linear_info,
-            "calibration": cal.to_dict(),
-        }
-        with open(os.path.join(run_dir, "summary.json"), "w") as fh:
-            json.dump(summary, fh, indent=2)
-    return trained
+    return linear_info
+
+
+def _write_summary(path: str, trained: Trained, n_identities: int, dev: torch.device, linear_info: dict | None,
+                   seconds: float) -> None:
+    """The run's ``summary.json``: epochs, best validation loss, animals, what calibration chose."""
+    history, cal = trained.history, trained.calibration
+    best = min(history, key=lambda h: h.val) if history else None
+    summary = {
+        "epochs_run": len(history),
+        "best_epoch": None if best is None else best.epoch,
+        "best_val_loss": None if best is None else best.val,
+        "final_train_loss": history[-1].train if history else None,
+        "seconds": seconds,
+        "train_uids": trained.train_uids,
+        "val_uids": trained.val_uids,
+        "n_identities": n_identities,
+        "behaviors": trained.config.data.behaviors,
+        "device": str(dev),
+        "refine_prior": trained.refine_prior,
+        "refine_prior_scores": {str(p): r for (p, m), r in cal.imputation.items() if m == cal.mix},
+        "linear_mix": trained.linear_mix,
+        "behavior_scale": trained.behavior_scale,
+        "linear_readout": linear_info,
+        "calibration": cal.to_dict(),
+    }
+    with open(path, "w") as fh:
+        json.dump(summary, fh, indent=2)

@@ -166,7 +166,8 @@ class Trained:
         return run_recording(self.model, rec, spec.scaler, window_T=spec.window_T, respect_gaps=spec.respect_gaps, **kw)
 
     @staticmethod
-    def _to_units(z: np.ndarray, rec: Recording) -> np.ndarray:
+    def to_units(z: np.ndarray, rec: Recording) -> np.ndarray:
+        """Traces in model units (z-scored over the recording) back in the units of `rec.traces`."""
         _, mean, std = zscore(rec.traces, rec.mask)
         return (z * std + mean).astype(np.float32)
 
@@ -195,7 +196,7 @@ class Trained:
             resid = z[:, known] - pred[:, known]
             correction = ridge_readout(out.context, resid, rec.mask[:, known])
             pred[:, known] += np.nan_to_num(correction)
-        return self._to_units(pred, rec)
+        return self.to_units(pred, rec)
 
     def impute(
         self, rec: Recording, hide: Sequence[int] | np.ndarray = (), refine_steps: int = REFINE_STEPS,
@@ -224,7 +225,7 @@ class Trained:
             raise ConfigError(f"hide indices must be in [0, {rec.n_neurons}) for recording {rec.uid!r}, got {hide.tolist()}")
         out = self.run(rec, hide=hide, refine_steps=check_refine_steps(refine_steps),
                         refine_prior=self._prior(refine_prior))
-        return self._to_units(out.pred, rec)
+        return self.to_units(out.pred, rec)
 
     def _prior(self, weight: float | None) -> float:
         return self.refine_prior if weight is None else check_refine_prior(weight)
@@ -235,7 +236,7 @@ class Trained:
         animals showed that the model's behavior responses do not carry over to new animals
         (each neuron is then predicted by its mean)."""
         rec = self.prepare(rec)
-        return self._to_units(self.behavior_scale * self.run(rec, from_prior=True).pred, rec)
+        return self.to_units(self.behavior_scale * self.run(rec, from_prior=True).pred, rec)
 
     def latents(self, rec: Recording) -> np.ndarray:
         """Posterior mean latent per frame, (T, Z) (constant within a window for window latents, then stitched)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._read_options import add_read_options, read_options, read_reporting_warnings
+from .options import add_read_options, read_options, read_reporting_warnings
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:

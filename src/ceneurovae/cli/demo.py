@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from .options import check_writable
 
 __all__ = ["add_parser", "run", "cache_dir"]
 
@@ -69,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..config import Config
     from ..evaluation.evaluate import evaluate
-    from .train import check_writable
 
     if args.animals < 3:
         raise ConfigError(f"--animals must be at least 3 (train, validation, test), got {args.animals}")

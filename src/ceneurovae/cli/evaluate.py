@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ConfigError
-from ._read_options import add_read_options, read_data, read_options
+from .options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
 

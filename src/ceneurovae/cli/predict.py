@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from ._read_options import add_read_options, read_data, read_options
+from .options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
 

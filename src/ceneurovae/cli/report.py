@@ -16,7 +16,7 @@ import argparse
 import os
 
 from ..errors import ConfigError
-from ._read_options import add_read_options, read_data, read_options
+from .options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
 

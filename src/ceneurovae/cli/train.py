@@ -17,9 +17,9 @@ import sys
 import time
 
 from ..errors import ConfigError
-from ._read_options import add_read_options, read_data, read_options
+from .options import add_read_options, check_writable, read_data, with_command_line
 
-__all__ = ["add_parser", "run", "check_writable"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -47,11 +47,7 @@ def resolve(args: argparse.Namespace):
         cfg = Config.from_yaml(cfg_path)
     else:
         cfg = load_config(args.config)
-    if args.set:
-        cfg = cfg.with_overrides(args.set)
-    if args.data:
-        cfg.data.path = list(args.data)
-    cfg.read = read_options(args, cfg.read)
+    cfg = with_command_line(cfg, args)
     if args.quiet:
         cfg.train.quiet = True
     return cfg
@@ -83,14 +79,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"trained {trained}")
             print(f"run folder: {os.path.abspath(out)}")
     return 0
-
-
-def check_writable(folder: str) -> None:
-    try:
-        os.makedirs(folder, exist_ok=True)
-        probe = os.path.join(folder, ".write-test")
-        with open(probe, "w") as fh:
-            fh.write("")
-        os.remove(probe)
-    except OSError as err:
-        raise ConfigError(f"output folder {folder} cannot be written ({err.strerror})") from None

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 
 from ..errors import ConfigError
-from ._read_options import add_read_options, read_data, read_options
+from .options import add_read_options, check_writable, read_data, with_command_line
 
 __all__ = ["add_parser", "run"]
 
@@ -59,11 +59,7 @@ def run(args: argparse.Namespace) -> int:
         section = {**(section or {}), "metric": "imputation"}
     settings = tune.parse_settings(section)
     base = load_config(args.config)
-    if args.set:
-        base = base.with_overrides(args.set)
-    if args.data:
-        base.data.path = list(args.data)
-    base.read = read_options(args, base.read)
+    base = with_command_line(base, args)
     if not base.data.path:
         raise ConfigError("no data: give --data PATH (or data.path in the config)")
     needs_truth = tune.METRICS[settings.metric][1]
@@ -73,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.test_fraction < 1:
         raise ConfigError(f"--test-fraction must be in (0, 1), got {args.test_fraction}")
     out = args.out or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
-    from .train import check_writable
-
     check_writable(out)
 
     datasets = read_data(base.data.path, base.read)

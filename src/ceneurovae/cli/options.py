@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import warnings
 
@@ -105,3 +106,25 @@ def read_reporting_warnings(func, *args, **kwargs):
                 print(f"warning: {w.message}", file=sys.stderr)
             else:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def with_command_line(cfg, args: argparse.Namespace):
+    """A run's configuration changed by the command line: ``--set`` overrides, ``--data``
+    paths and the reading options given (`add_read_options` with ``from_config=True``)."""
+    if args.set:
+        cfg = cfg.with_overrides(args.set)
+    if args.data:
+        cfg.data.path = list(args.data)
+    cfg.read = read_options(args, cfg.read)
+    return cfg
+
+
+def check_writable(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, ".write-test")
+        with open(probe, "w") as fh:
+            fh.write("")
+        os.remove(probe)
+    except OSError as err:
+        raise ConfigError(f"output folder {folder} cannot be written ({err.strerror})") from None
