@@ -69,12 +69,17 @@ import argparse
 import time
 
 import numpy as np
-from quality import benchmark_cohort, cohort_arguments, no_variability, split_cohort
 
-from ceneurovae.baselines import behavior_features as baseline_features
 from ceneurovae.baselines import choose_hidden
+from ceneurovae.evaluation.benchmark import (
+    benchmark_cohort,
+    cohort_arguments,
+    filtered_behavior_features,
+    filtered_states,
+    no_variability,
+    split_cohort,
+)
 from ceneurovae.metrics import r2_score
-from ceneurovae.normalize import LAB_DIVISORS
 from ceneurovae.simulation import (
     BEHAVIORS,
     SimConfig,
@@ -85,7 +90,6 @@ from ceneurovae.simulation import (
     simulate_cohort,
 )
 
-FEATURE_TAUS_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 CEPNEM_TAUS_S = np.geomspace(0.5, 90.0, 16)  # the simulator's range of encoding time constants
 RIDGE = 0.1  # pooled regressions: tens of thousands of frames per identity, barely regularized
 
@@ -97,22 +101,6 @@ def r2(pred: np.ndarray, y: np.ndarray) -> float:
 def best_scale(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
     p, yc = pred - pred.mean(), y - y.mean()
     return p * (p @ yc) / (p @ p) + y.mean()
-
-
-def filtered_states(rec, truth, cfg: SimConfig) -> np.ndarray:
-    """The internal states as they enter the traces (through the GCaMP kernel), centered, (T, K)."""
-    s = causal_filter(truth.internal_states.astype(np.float64), gcamp_kernel(cfg, rec.dt))
-    return s - s.mean(0)
-
-
-def behavior_features(rec, cfg: SimConfig) -> np.ndarray:
-    """The CePNEM-like baseline's features (behavior and rectified velocity through causal
-    exponential filters), at 0-64 s, then through the GCaMP kernel; centered, (T, 40)."""
-    div = np.array([LAB_DIVISORS[name] for name in rec.behavior_names])
-    x = baseline_features(rec, rec.behavior_names, FEATURE_TAUS_S)
-    x = np.nan_to_num(x / np.repeat(np.r_[div, div[0], div[0]], len(FEATURE_TAUS_S)))
-    f = causal_filter(x, gcamp_kernel(cfg, rec.dt))
-    return f - f.mean(0)
 
 
 def cepnem_channels(rec, cfg: SimConfig) -> np.ndarray:
@@ -192,7 +180,7 @@ def main(argv=None) -> None:
     train, test, truth, _ = split_cohort(cohort, args.test, seed=args.seed)
     uids = sorted(cohort.datasets)
     states = {u: filtered_states(cohort.datasets[u], cohort.truth[u], cfg) for u in uids}
-    feats = {u: behavior_features(cohort.datasets[u], cfg) for u in uids}
+    feats = {u: filtered_behavior_features(cohort.datasets[u], cfg) for u in uids}
     channels = {u: cepnem_channels(cohort.datasets[u], cfg) for u in uids}
     cepnem = pooled_cepnem(train, states, channels)
 

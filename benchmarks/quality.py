@@ -28,9 +28,13 @@ with PASS/MISS per line:
 training (it must have been trained on the same training animals).
 
 ``--no-variability`` simulates the cohort without per-animal deviations of the encodings
-(`no_variability`): every animal's neurons then follow their identity's shared encoding, so
-what separates the model from the ceiling is the model, not what makes animals individuals.
-A diagnostic: the bar is defined on the default cohort.
+(`ceneurovae.evaluation.benchmark.no_variability`): every animal's neurons then follow
+their identity's shared encoding, so what separates the model from the ceiling is the
+model, not what makes animals individuals. A diagnostic: the bar is defined on the default
+cohort.
+
+The cohort, its split and the paired bootstrap are `ceneurovae.evaluation.benchmark`'s,
+shared with the other benchmarks.
 """
 
 from __future__ import annotations
@@ -43,83 +47,23 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 import ceneurovae
-from ceneurovae.data import split_animals
 from ceneurovae.evaluation import evaluate
+from ceneurovae.evaluation.benchmark import (
+    benchmark_cohort,
+    cohort_arguments,
+    paired_bootstrap,
+    parse_sets,
+    split_cohort,
+)
 from ceneurovae.shuffle_control import shuffle_control
-from ceneurovae.simulate import SimConfig, simulate_cohort
 from ceneurovae.utils import jsonable
 
 IMPUTE_FRACTION = 0.90
 RECON_TRUTH = 0.95
 STATES = 0.80
 SHUFFLE_RETAINED = 0.10
-
-
-def parse_sets(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or "." not in key:
-            sys.exit(f"--set {item!r}: use section.key=value, e.g. model.latent_dim=8")
-        out[key.strip()] = yaml.safe_load(raw)
-    return out
-
-
-def no_variability() -> SimConfig:
-    """The simulator's defaults without per-animal deviations of weights, time constants and
-    loadings: every neuron encodes exactly what its identity's shared encoding says."""
-    return SimConfig(encoding_variability=0.0, tau_variability=0.0, loading_variability=0.0)
-
-
-def cohort_arguments(p: argparse.ArgumentParser) -> None:
-    """The options that choose the benchmark's cohort and split, shared by the scripts that
-    score on it: ``--animals``, ``--test``, ``--seed`` and ``--no-variability``."""
-    p.add_argument("--animals", type=int, default=40, help="animals to simulate (default 40)")
-    p.add_argument("--test", type=int, default=8, help="held-out animals (the last ones; default 8)")
-    p.add_argument("--seed", type=int, default=0, help="simulator, split and evaluation seed (default 0)")
-    p.add_argument("--no-variability", action="store_true",
-                   help="simulate without per-animal deviations of the encodings (a diagnostic)")
-
-
-def benchmark_cohort(args: argparse.Namespace):
-    """The cohort that `cohort_arguments`' options describe, and its simulator settings."""
-    config = no_variability() if args.no_variability else SimConfig()
-    return simulate_cohort(n_animals=args.animals, seed=args.seed, config=config), config
-
-
-def split_cohort(cohort, n_test: int, val_fraction: float = 0.2, seed: int = 0):
-    """The benchmark's split of a simulated cohort: the last `n_test` animals are held out.
-
-    Returns ``train, test, truth, val_uids``: dicts uid -> Recording for the training and
-    held-out animals, the held-out animals' ground truth, and the training animals that
-    `ceneurovae.fit` keeps for early stopping (a seeded `val_fraction` of them).
-    """
-    uids = sorted(cohort.datasets)
-    test_uids, train_uids = uids[-n_test:], uids[:-n_test]
-    train = {u: cohort.datasets[u] for u in train_uids}
-    test = {u: cohort.datasets[u] for u in test_uids}
-    truth = {u: cohort.truth[u] for u in test_uids}
-    _, val_uids = split_animals(train_uids, val_fraction, seed)
-    return train, test, truth, val_uids
-
-
-def paired_bootstrap(ev, baseline: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean over hidden neurons of model - baseline imputation R², and a 95% interval from
-    resampling the held-out animals (neurons of one animal are not independent)."""
-    nb = ev.neurons
-    diff = nb["model.imputation"] - nb[f"{baseline}.imputation"]
-    ok = nb["hidden"] & np.isfinite(diff)
-    uids = np.unique(nb["uid"][ok])
-    sums = np.array([diff[ok & (nb["uid"] == u)].sum() for u in uids])
-    counts = np.array([(ok & (nb["uid"] == u)).sum() for u in uids])
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(uids), size=(n_boot, len(uids)))
-    boot = sums[draws].sum(1) / counts[draws].sum(1)
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return float(diff[ok].mean()), float(lo), float(hi)
 
 
 def the_bar(ev) -> list[dict]:

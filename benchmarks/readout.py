@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-from speed import machine_line, median_time, peak_rss_mb, publish, rss_mb, run_child, table
+from ceneurovae.evaluation import timing
 
 READOUTS = ("factorized", "mlp")
 
@@ -71,7 +71,7 @@ def child_speed(N: int, readout: str, B: int, repeat: int = 5) -> dict:
     batch = synthetic_batch(B, 100, N)
     cfg = TrainConfig()
     gen = torch.Generator().manual_seed(0)
-    before = rss_mb()
+    before = timing.rss_mb()
 
     def step():
         stats = run_step(model, batch, cfg, 1.0, gen)
@@ -84,17 +84,16 @@ def child_speed(N: int, readout: str, B: int, repeat: int = 5) -> dict:
         ctx = torch.randn(B, 100, model.cfg.hidden_dim, requires_grad=True)
         model.decoder.read_out(ctx, batch.identity).square().sum().backward()
 
-    times = {name: median_time(fn, repeat, warmup=2) for name, fn in (("step", step), ("read_out", read_out))}
+    times = {name: timing.median_time(fn, repeat, warmup=2) for name, fn in (("step", step), ("read_out", read_out))}
     return {"N": N, "readout": readout, "step_s": times["step"], "read_out_s": times["read_out"],
-            "rss_before_mb": before, "peak_mb": peak_rss_mb(),
+            "rss_before_mb": before, "peak_mb": timing.peak_rss_mb(),
             "params": sum(p.numel() for p in model.parameters())}
 
 
 def child_quality(readout: str, epochs: int | None) -> dict:
-    from quality import split_cohort
-
     import ceneurovae
     from ceneurovae.evaluate import evaluate
+    from ceneurovae.evaluation.benchmark import split_cohort
     from ceneurovae.simulate import simulate_cohort
 
     cohort = simulate_cohort(n_animals=40, seed=0)
@@ -106,7 +105,7 @@ def child_quality(readout: str, epochs: int | None) -> dict:
     t = time.perf_counter()
     trained = ceneurovae.fit(train, cfg, val_uids=val_uids, seed=0, quiet=True, device="cpu")
     fit_s = time.perf_counter() - t
-    peak = peak_rss_mb()
+    peak = timing.peak_rss_mb()
     ev = evaluate(trained, test, truth, train_datasets=None, baselines=False, seed=0)
     m = ev.summary["methods"]["model"]
     return {
@@ -136,14 +135,14 @@ def main(argv=None) -> int:
         return 0
 
     me = Path(__file__)
-    out = {"machine": machine_line()}
+    out = {"machine": timing.machine_line()}
     print(out["machine"], flush=True)
     lines = [f"machine: {out['machine']}", ""]
     if not args.no_speed:
         rows, results = [], []
         for N in args.neurons:
             for r in args.readouts:
-                res = run_child(me, ["--child", "speed", str(N), r, "--batch", str(args.batch)])
+                res = timing.run_child(me, ["--child", "speed", str(N), r, "--batch", str(args.batch)])
                 results.append(res)
                 rows.append([str(N), r, 1e3 * res["step_s"], 1e3 * res["read_out_s"],
                              res["peak_mb"] - res["rss_before_mb"], res["peak_mb"]])
@@ -151,15 +150,15 @@ def main(argv=None) -> int:
         out["speed"] = results
         lines += [f"training step on synthetic batches: B={args.batch} windows x 100 frames x N neurons "
                   "(vocabulary N + 1), package defaults (H=128, Z=16)",
-                  table(["N", "read-out", "step ms", "read-out ms", "step memory MB", "peak RSS MB"], rows,
-                        {2: "{:.0f}", 3: "{:.1f}", 4: "{:.0f}", 5: "{:.0f}"}),
+                  timing.table(["N", "read-out", "step ms", "read-out ms", "step memory MB", "peak RSS MB"], rows,
+                               {2: "{:.0f}", 3: "{:.1f}", 4: "{:.0f}", 5: "{:.0f}"}),
                   "read-out ms: the read-out alone, forward + backward; step memory: peak RSS of the "
                   "process minus its RSS before the first step", ""]
     if args.quality:
         rows, results = [], []
         for r in args.readouts:
             extra = ["--epochs", str(args.epochs)] if args.epochs else []
-            res = run_child(me, ["--child", "quality", r, *extra], timeout=4 * 3600)
+            res = timing.run_child(me, ["--child", "quality", r, *extra], timeout=4 * 3600)
             results.append(res)
             rows.append([r, str(res["epochs"]), res["fit_s"], res["epoch_s"], res["peak_train_mb"], res["impute"],
                          res["impute_ceiling"], res["recon_truth"], res["behavior"], res["states"]])
@@ -167,12 +166,12 @@ def main(argv=None) -> int:
         out["quality"] = results
         budget = f"{args.epochs} epochs each" if args.epochs else "package defaults, early stopping"
         lines += [f"quality: 40 simulated animals (seed 0), 32 train (6 of them for early stopping), 8 held out; {budget}",
-                  table(["read-out", "epochs", "fit s", "s/epoch", "peak MB", "impute R²", "impute/ceil",
-                         "recon* R²", "behavior R²", "states R²"], rows,
-                        {2: "{:.0f}", 3: "{:.1f}", 4: "{:.0f}", 5: "{:.3f}", 6: "{:.3f}", 7: "{:.3f}", 8: "{:.3f}",
-                         9: "{:.3f}"}),
+                  timing.table(["read-out", "epochs", "fit s", "s/epoch", "peak MB", "impute R²", "impute/ceil",
+                                "recon* R²", "behavior R²", "states R²"], rows,
+                               {2: "{:.0f}", 3: "{:.1f}", 4: "{:.0f}", 5: "{:.3f}", 6: "{:.3f}", 7: "{:.3f}",
+                                8: "{:.3f}", 9: "{:.3f}"}),
                   "recon*: reconstruction vs the noiseless truth; states: latent -> internal states, CV R²", ""]
-    publish("\n".join(lines), out, args.out, "readout")
+    timing.publish("\n".join(lines), out, args.out, "readout")
     return 0
 
 

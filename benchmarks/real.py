@@ -154,7 +154,10 @@ def pooled(per_split: list[dict], method: str, metric: str) -> float:
 
 def bootstrap_margin(per_split: list[dict], a: str, b: str, n_boot: int, seed: int) -> tuple[float, float, float]:
     """Mean over splits of median(a) - median(b) on the withheld neurons, and its 95% interval
-    from a paired bootstrap over neurons (resampled within each split)."""
+    from a paired bootstrap over neurons (resampled within each split).
+
+    Not `ceneurovae.evaluation.benchmark.paired_bootstrap`, which resamples held-out animals
+    and compares means: here each split has one test animal, and the score is a median."""
     rng = np.random.default_rng([seed, 2718])
     pairs = []
     for s in per_split:

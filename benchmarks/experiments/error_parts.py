@@ -40,20 +40,21 @@ that reaches the hidden neurons.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from imputation_bound import behavior_features, filtered_states, r2  # noqa: E402
-from quality import benchmark_cohort, cohort_arguments, split_cohort  # noqa: E402
-
-import ceneurovae  # noqa: E402
-from ceneurovae.api import REFINE_STEPS  # noqa: E402
-from ceneurovae.baselines import choose_hidden  # noqa: E402
+import ceneurovae
+from ceneurovae.api import REFINE_STEPS
+from ceneurovae.baselines import choose_hidden
+from ceneurovae.evaluation import r2_score
+from ceneurovae.evaluation.benchmark import (
+    benchmark_cohort,
+    cohort_arguments,
+    filtered_behavior_features,
+    filtered_states,
+    split_cohort,
+)
 
 
 def explained(design: np.ndarray, y: np.ndarray) -> float:
@@ -88,7 +89,7 @@ def main(argv=None) -> None:
         private = t.private_part[:, visible].astype(np.float64)
         private -= private.mean(0)
         left, sv, _ = np.linalg.svd(private, full_matrices=False)
-        regressors[u] = {"states": filtered_states(rec, t, cfg), "behavior": behavior_features(rec, cfg),
+        regressors[u] = {"states": filtered_states(rec, t, cfg), "behavior": filtered_behavior_features(rec, cfg),
                          "private": left[:, :20] * sv[:20], "latent": out.latent - out.latent.mean(0)}
     for n, uid in enumerate(uids):
         rec, t, hide = test[uid], truth[uid], hidden[uid]
@@ -99,8 +100,8 @@ def main(argv=None) -> None:
             b = t.behavior_part[:, j].astype(np.float64)
             i = t.internal_part[:, j].astype(np.float64)
             b, i, pj = b - b.mean(), i - i.mean(), pred[:, j] - pred[:, j].mean()
-            rows["r2"].append(r2(pj, y))
-            rows["ceiling"].append(r2(b + i, y))
+            rows["r2"].append(float(r2_score(pj, y)[0]))
+            rows["ceiling"].append(float(r2_score(b + i, y)[0]))
             parts = np.stack([b, i], 1)
             (a, c), *_ = np.linalg.lstsq(parts, pj, rcond=None)
             r = pj - parts @ np.array([a, c])

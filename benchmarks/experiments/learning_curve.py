@@ -19,19 +19,14 @@ Run sizes in separate processes to use more cores.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from quality import paired_bootstrap, parse_sets  # noqa: E402
-
-import ceneurovae  # noqa: E402
-from ceneurovae.baselines import BehaviorRidge, LowRank  # noqa: E402
-from ceneurovae.data import split_animals  # noqa: E402
-from ceneurovae.evaluate import evaluate  # noqa: E402
-from ceneurovae.simulate import simulate_cohort  # noqa: E402
+import ceneurovae
+from ceneurovae.baselines import BehaviorRidge, LowRank
+from ceneurovae.data import split_animals
+from ceneurovae.evaluate import evaluate
+from ceneurovae.evaluation.benchmark import paired_bootstrap, parse_sets
+from ceneurovae.simulate import simulate_cohort
 
 TEST = range(32, 40)
 

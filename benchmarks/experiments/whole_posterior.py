@@ -26,23 +26,18 @@ whole-recording optimum 0.904 (prior weight 2, 4, 8: 0.907, 0.909, 0.910; one no
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from quality import benchmark_cohort, cohort_arguments, split_cohort  # noqa: E402
-
-import ceneurovae  # noqa: E402
-from ceneurovae.baselines import choose_hidden  # noqa: E402
-from ceneurovae.data import WindowDataset, collate_windows  # noqa: E402
-from ceneurovae.inference import recording_spread  # noqa: E402
-from ceneurovae.metrics import r2_score  # noqa: E402
-from ceneurovae.model.loss import kl_divergence, reconstruction_loss  # noqa: E402
+import ceneurovae
+from ceneurovae.baselines import choose_hidden
+from ceneurovae.data import WindowDataset, collate_windows
+from ceneurovae.evaluation.benchmark import benchmark_cohort, cohort_arguments, split_cohort
+from ceneurovae.inference import recording_spread
+from ceneurovae.metrics import r2_score
+from ceneurovae.model.loss import kl_divergence, reconstruction_loss
 
 
 def whole_posterior(trained, rec, hide, steps: int, lr: float, prior_weight: float, noise_rounds: int):

@@ -25,6 +25,7 @@ it is the only top-level key that is skipped here, so a mistyped section is stil
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ from .model.config import VAEConfig
 from .settings import Settings, build, commented_yaml
 from .training.config import TrainConfig
 
-__all__ = ["DataConfig", "Config", "load_config", "read_yaml"]
+__all__ = ["DataConfig", "Config", "load_config", "parse_overrides", "read_yaml"]
 
 
 def read_yaml(path: str | os.PathLike):
@@ -138,13 +139,38 @@ class Config:
     def with_overrides(self, overrides: list[str] | dict[str, Any]) -> Config:
         """A copy with dotted-key overrides applied: ``["model.latent_dim=16"]`` or ``{"model.latent_dim": 16}``."""
         d = self.to_dict()
-        items = overrides.items() if isinstance(overrides, dict) else (_split(o) for o in overrides)
-        for key, value in items:
-            section, _, name = key.partition(".")
-            if section not in SECTIONS or not name:
-                raise ConfigError(f"override {key!r}: use section.key with a section among {sorted(SECTIONS)}")
+        items = overrides if isinstance(overrides, dict) else parse_overrides(overrides)
+        for key, value in items.items():
+            section, name = _section_key(key)
             d[section][name] = value
         return Config.from_dict(d, source="overrides")
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``section.key=value`` strings, as ``--set`` takes them, as a dict of dotted overrides.
+
+    Each value is read as YAML (``8`` is an int, ``[1, 2]`` a list); a value that is not
+    valid YAML stays the text it is. A later item with the same key replaces an earlier one.
+    The dict is what `Config.with_overrides` applies; the values are checked there.
+
+    Raises
+    ------
+    ConfigError
+        For an item without ``=``, or whose key is not ``section.key`` with a known section.
+    """
+    out: dict[str, Any] = {}
+    for text in items:
+        key, value = _split(text)
+        _section_key(key)
+        out[key] = value
+    return out
+
+
+def _section_key(key: str) -> tuple[str, str]:
+    section, _, name = key.partition(".")
+    if section not in SECTIONS or not name:
+        raise ConfigError(f"override {key!r}: use section.key with a section among {sorted(SECTIONS)}")
+    return section, name
 
 
 def _split(text: str) -> tuple[str, Any]:
