@@ -45,7 +45,8 @@ def resolve(importer: str, node: ast.ImportFrom | ast.Import) -> list[tuple[str,
         if sub in MODULES:  # `from pkg import module`
             out.append((sub, None, False))
         else:
-            out.append((target, alias.name, alias.name.startswith("_") and alias.name != "__version__"))
+            dunder = alias.name.startswith("__") and alias.name.endswith("__")
+            out.append((target, alias.name, alias.name.startswith("_") and not dunder))
     return out
 
 
