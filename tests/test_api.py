@@ -178,7 +178,7 @@ class TestTrainedMethods:
 
         core = trained.model
         assert core.cfg.recording_gain
-        # training replaced the initial typical spreads (their value: tests/test_train.py)
+        # training replaced the initial typical spreads (their value: tests/test_training.py)
         assert not torch.allclose(core.decoder.typical_spread, torch.ones_like(core.decoder.typical_spread))
         rec = trained.prepare(cohort[0][trained.val_uids[0]])
         hide = np.array([0, 1])
