@@ -70,3 +70,8 @@ def test_recording_from_numpy_for_any_organism():
     t = ceneurovae.fit(recs, config={**FAST, "train.epochs": 1})
     assert t.vocabulary.names == ["DNa01", "DNa02", "MDN"] and t.behavior_names == ["speed"]
 
+
+def test_package_version_is_the_version_module():
+    import ceneurovae.version
+
+    assert ceneurovae.__version__ == ceneurovae.version.__version__
