@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import ceneurovae
+from toy import toy_cohort
 
 SRC = Path(ceneurovae.__file__).resolve().parents[1]
 # ../shared beside the checkout (as in CI); CENEUROVAE_SHARED_DATA points elsewhere (worktrees)
@@ -41,3 +42,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data folder {SHARED_DATA} is not beside the checkout")
     return SHARED_DATA
+
+
+# The toy cohort and a model fitted on it, shared by test_api, test_trained, test_inference,
+# test_calibration and test_cli_train; module scope: one fit per test file that asks for it.
+FAST = {"train.epochs": 4, "model.hidden_dim": 32, "model.latent_dim": 4, "model.n_heads": 2,
+        "model.behavior_history": 20, "data.window_T": 50, "data.stride": 25, "train.quiet": True}
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return toy_cohort(n_animals=5, T=200)
+
+
+@pytest.fixture(scope="module")
+def trained(cohort):
+    ds, _ = cohort
+    return ceneurovae.fit(ds, config=FAST, seed=0)

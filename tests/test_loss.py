@@ -1,4 +1,4 @@
-"""Loss pieces against naive reference implementations; schedules at known epochs."""
+"""Loss pieces against naive reference implementations; KL schedules at known epochs."""
 
 import math
 
@@ -12,7 +12,6 @@ from ceneurovae.model.loss import (
     kl_weight,
     reconstruction_loss,
 )
-from ceneurovae.optimizer import build_optimizer, build_scheduler, lr_factor
 
 
 def naive_recon(pred, target, mask, kind, log_sigma=None, delta=1.0):
@@ -88,41 +87,6 @@ def test_free_bits_floor():
 def test_kl_schedules(schedule, epoch, expected):
     got = kl_weight(epoch, schedule, warmup_epochs=10, step_epochs=10, cycle_epochs=20, ramp_fraction=0.5)
     assert got == pytest.approx(expected)
-
-
-def test_lr_schedule_values():
-    f = lambda e: lr_factor(e, total_epochs=30, warmup_epochs=10, min_lr_ratio=0.05, cosine_portion=0.85)  # noqa: E731
-    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
-    assert f(10) == pytest.approx(1.0)  # cosine starts at the top
-    # cosine over round(0.85 * 20) = 17 epochs: halfway at 10 + 8.5
-    assert f(27) == pytest.approx(0.05) and f(29) == pytest.approx(0.05)
-    mid = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 8 / 17))
-    assert f(18) == pytest.approx(mid)
-
-
-def test_build_scheduler_drives_the_optimizer():
-    model = torch.nn.Linear(2, 2)
-    opt = build_optimizer(model, lr=1e-2)
-    seq, plat, done = build_scheduler(opt, total_epochs=30, warmup_epochs=10, min_lr_ratio=0.05, cosine_portion=0.85)
-    assert done == 27
-    lrs = []
-    for e in range(30):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        if e < done:
-            seq.step()
-        else:
-            plat.step(1.0)  # a flat loss: the plateau scheduler cuts the rate after its patience
-    assert lrs[0] == pytest.approx(1e-3) and lrs[9] == pytest.approx(1e-2)
-    assert lrs[27] == pytest.approx(5e-4)
-    assert min(lrs) <= 5e-4
-
-
-def test_optimizer_does_not_decay_biases_norms_embeddings():
-    model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 3), torch.nn.LayerNorm(3))
-    opt = build_optimizer(model, lr=1e-3, weight_decay=0.1)
-    decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
-    assert decayed == {id(model[1].weight)}
 
 
 def test_ar1_prior_kl_against_a_naive_gaussian_kl():

@@ -1,15 +1,18 @@
-"""The training loop: the seed's workflow, reproducibility, resume, non-finite losses."""
+"""The training/ package: the training loop (the seed's workflow, reproducibility, resume,
+non-finite losses), the optimizer and its learning-rate schedule, checkpoint files."""
 
 import math
+import pickle
 
 import pytest
 import torch
 
+from ceneurovae.checkpoint import load_checkpoint, save_checkpoint
 from ceneurovae.data import build_loaders
 from ceneurovae.errors import CheckpointError, ConfigError, TrainingError
 from ceneurovae.io import write_cohort
 from ceneurovae.model import NeuroBehaviorVAE, VAEConfig
-from ceneurovae.optimizer import build_optimizer, build_scheduler
+from ceneurovae.optimizer import build_optimizer, build_scheduler, lr_factor
 from ceneurovae.train import TrainConfig, fit_model
 from toy import toy_cohort
 
@@ -206,3 +209,52 @@ def test_seed_import_paths_exist():
                       (ceneurovae.optimizer, "build_optimizer"), (ceneurovae.optimizer, "build_scheduler"),
                       (ceneurovae.train, "fit_model")]:
         assert callable(getattr(mod, name))
+
+
+def test_lr_schedule_values():
+    f = lambda e: lr_factor(e, total_epochs=30, warmup_epochs=10, min_lr_ratio=0.05, cosine_portion=0.85)  # noqa: E731
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(10) == pytest.approx(1.0)  # cosine starts at the top
+    # cosine over round(0.85 * 20) = 17 epochs: halfway at 10 + 8.5
+    assert f(27) == pytest.approx(0.05) and f(29) == pytest.approx(0.05)
+    mid = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 8 / 17))
+    assert f(18) == pytest.approx(mid)
+
+
+def test_build_scheduler_drives_the_optimizer():
+    model = torch.nn.Linear(2, 2)
+    opt = build_optimizer(model, lr=1e-2)
+    seq, plat, done = build_scheduler(opt, total_epochs=30, warmup_epochs=10, min_lr_ratio=0.05, cosine_portion=0.85)
+    assert done == 27
+    lrs = []
+    for e in range(30):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if e < done:
+            seq.step()
+        else:
+            plat.step(1.0)  # a flat loss: the plateau scheduler cuts the rate after its patience
+    assert lrs[0] == pytest.approx(1e-3) and lrs[9] == pytest.approx(1e-2)
+    assert lrs[27] == pytest.approx(5e-4)
+    assert min(lrs) <= 5e-4
+
+
+def test_optimizer_does_not_decay_biases_norms_embeddings():
+    model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 3), torch.nn.LayerNorm(3))
+    opt = build_optimizer(model, lr=1e-3, weight_decay=0.1)
+    decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert decayed == {id(model[1].weight)}
+
+
+class TestCheckpointFiles:
+    def test_plain_pickle_is_refused(self, tmp_path):
+        path = tmp_path / "p.pt"
+        with open(path, "wb") as fh:
+            pickle.dump({"a": 1}, fh)
+        with pytest.raises(CheckpointError):
+            load_checkpoint(path)
+
+    def test_atomic_write_leaves_no_temporary_file(self, tmp_path):
+        save_checkpoint(tmp_path / "c.pt", {"model_config": {}, "model_state": {}})
+        assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
