@@ -1,4 +1,5 @@
-"""Training: one step function shared by training and validation, one explicit epoch loop.
+"""Training: the `Solver` (one optimizer step, one epoch, the validation loss, the whole run and
+its resumable state) and ``run_step``, the forward pass and loss shared by training and validation.
 
 ``fit_model`` keeps the seed's signature and return value ``(list_loss, list_lr)``;
 ``list_loss[e]`` is an `EpochRecord` whose first two fields are the training and
