@@ -40,3 +40,53 @@ class TestCommand:
         res = run_cli("train", "--data", tmp_path / "c.h5", "--out", blocker / "run")
         assert res.returncode == 2 and "cannot be written" in res.stderr
 
+
+
+class TestRunFolderIsNeverLost:
+    """Issue 22, data loss: a run folder is never overwritten, and a refused resume writes nothing."""
+
+    def _train(self, tmp_path, *extra):
+        sets = [f"{k}={v}" for k, v in FAST.items()] + ["train.epochs=1"]
+        return run_cli("train", "--data", tmp_path / "c.h5", "--quiet", "--set", *sets, *extra)
+
+    def _files(self, run):
+        return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+
+    def test_out_of_an_existing_run_refuses_and_overwrite_moves_it_aside(self, cohort, tmp_path):
+        from ceneurovae.io import write_cohort
+
+        write_cohort(tmp_path / "c.h5", *cohort)
+        run = tmp_path / "run"
+        assert self._train(tmp_path, "--out", run).returncode == 0
+        before = self._files(run)
+        again = self._train(tmp_path, "--out", run)
+        assert again.returncode == 2 and "already holds a run" in again.stderr and "--overwrite" in again.stderr
+        assert self._files(run) == before  # nothing touched
+        moved = self._train(tmp_path, "--out", run, "--overwrite")
+        assert moved.returncode == 0, moved.stderr
+        aside = [p for p in tmp_path.iterdir() if p.name.startswith("run.replaced-")]
+        assert len(aside) == 1 and self._files(aside[0]) == before
+        assert (run / "best.pt").is_file()
+
+    def test_a_resume_that_cannot_be_honored_is_refused_before_anything_is_written(self, cohort, tmp_path):
+        from ceneurovae.io import write_cohort
+
+        ds, vocab = cohort
+        write_cohort(tmp_path / "c.h5", ds, vocab)
+        run = tmp_path / "run"
+        assert self._train(tmp_path, "--out", run).returncode == 0
+        before = self._files(run)
+        # other settings: a finished run asked for 4 epochs would train nothing and say 4
+        res = run_cli("train", "--resume", run, "--quiet", "--set", "train.epochs=4")
+        assert res.returncode == 2 and "train.epochs = 4" in res.stderr and "cannot resume" in res.stderr
+        assert self._files(run) == before
+        # other animals
+        some = dict(list(ds.items())[:4])
+        write_cohort(tmp_path / "other.h5", some, vocab)
+        res = run_cli("train", "--resume", run, "--quiet", "--data", tmp_path / "other.h5")
+        assert res.returncode == 2 and "cannot resume" in res.stderr and "animals differ" in res.stderr
+        assert self._files(run) == before
+        # and the run still resumes as it was (a finished run: nothing to train, nothing lost)
+        res = run_cli("train", "--resume", run, "--quiet")
+        assert res.returncode == 0, res.stderr
+        assert (run / "best.pt").is_file() and (run / "metrics.csv").read_bytes() == before["metrics.csv"]

@@ -52,7 +52,7 @@ from .training import (
     world_size,
 )
 
-__all__ = ["fit", "load", "Trained", "Calibration", "calibrate", "choose_refine_prior", "install_linear_readout",
+__all__ = ["fit", "load", "check_resume", "Trained", "Calibration", "calibrate", "choose_refine_prior", "install_linear_readout",
            "common_vocabulary", "select_device", "is_main_process", "DEFAULT_BEHAVIORS",
            "REFINE_STEPS", "REFINE_PRIOR", "REFINE_PRIORS", "MIXES", "BEHAVIOR_SCALES"]
 
@@ -123,12 +123,13 @@ def fit(
     model = NeuroBehaviorVAE(cfg.model).to(dev)
     extra = {"vocabulary": vocab.to_list(), "behavior_scaler": scaler.to_dict(), "config": cfg.to_dict(),
              "train_uids": train_uids, "val_uids": val_uids}
+    solver = _solver(model, cfg, dev, run_dir, extra, on_epoch_end)
+    if resume is not None:  # everything is checked before anything is written
+        check_resume(resume, cfg, extra)
+        solver.resume(resume)
     if run_dir is not None and is_main_process():
         os.makedirs(run_dir, exist_ok=True)
         cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
-    solver = _solver(model, cfg, dev, run_dir, extra, on_epoch_end)
-    if resume is not None:
-        solver.resume(resume)
     history = solver.fit(loader_train, loader_val)
     trained = Trained(model, cfg, vocab, scaler, history, train_uids, val_uids)
     linear_info = _choose_predictions(trained, recs, val_uids, cfg.train.seed)
@@ -138,6 +139,40 @@ def fit(
         _write_summary(os.path.join(run_dir, "summary.json"), trained, len(vocab), dev, linear_info,
                        time.perf_counter() - t0)
     return trained
+
+
+RUNTIME_SETTINGS = {"data": {"path", "num_workers"}, "train": {"quiet", "tensorboard", "compile", "amp"}}
+"""Settings a resumed run may change: they do not change what is trained."""
+
+
+def check_resume(path: str | os.PathLike, cfg: Config, extra: dict) -> None:
+    """Refuse to resume the run of checkpoint `path` with other animals, identities or settings
+    than it was started with (apart from `RUNTIME_SETTINGS`): the run would not be the one it
+    continues, and its folder would say otherwise. Settings the checkpoint does not record
+    (runs from earlier versions) are not compared."""
+    ckpt = Checkpoint.load(path)
+    problems = []
+    for key in ("train_uids", "val_uids", "vocabulary"):
+        saved = getattr(ckpt, key)
+        if saved is not None and list(saved) != list(extra[key]):
+            what = "identity vocabulary" if key == "vocabulary" else key.replace("_uids", "ing animals")
+            problems.append(f"its {what} differ ({_short(saved)} in the run, {_short(extra[key])} now)")
+    now = cfg.to_dict()
+    for section in ("data", "model", "train"):
+        saved = (ckpt.config or {}).get(section) or {}
+        for key, old in saved.items():
+            if key in RUNTIME_SETTINGS.get(section, ()) or key not in now[section]:
+                continue
+            if now[section][key] != old:
+                problems.append(f"{section}.{key} = {now[section][key]!r} (the run has {old!r})")
+    if problems:
+        raise ConfigError(f"cannot resume {path}: " + "; ".join(problems)
+                          + ". A resumed run continues with its own data and settings; start a new run to change them")
+
+
+def _short(items) -> str:
+    items = list(items)
+    return ", ".join(map(str, items[:4])) + (f", ... ({len(items)})" if len(items) > 4 else "")
 
 
 def _cohort(datasets, cfg: Config) -> tuple[list[Recording], Any]:

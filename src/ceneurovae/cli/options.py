@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import time
 import warnings
 
 from ..errors import ConfigError, DataWarning
@@ -128,3 +129,27 @@ def check_writable(folder: str) -> None:
         os.remove(probe)
     except OSError as err:
         raise ConfigError(f"output folder {folder} cannot be written ({err.strerror})") from None
+
+
+RUN_FILES = ("best.pt", "last.pt", "metrics.csv", "summary.json")
+"""What a run folder holds that a new run would overwrite (a lone ``config.yaml`` is a run
+stopped before its first epoch, and is replaced)."""
+
+
+def new_run_folder(folder: str, overwrite: bool = False) -> None:
+    """Make sure a new run can be written in `folder` without losing one: a folder holding a
+    run is refused, or with `overwrite` moved aside to ``<folder>.replaced-<date-time>``."""
+    found = [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
+    if found and int(os.environ.get("RANK", "0")) == 0:  # under torchrun, the first process decides
+        if not overwrite:
+            raise ConfigError(
+                f"--out {folder} already holds a run ({', '.join(found)}); give another --out, continue it with "
+                f"--resume {folder}, or pass --overwrite to move it aside first"
+            )
+        aside = f"{os.path.normpath(folder)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            os.replace(folder, aside)
+        except OSError as err:
+            raise ConfigError(f"--overwrite: cannot move the run in {folder} aside to {aside} ({err.strerror})") from None
+        print(f"moved the run that was in {folder} to {aside}", file=sys.stderr)
+    check_writable(folder)

@@ -17,7 +17,7 @@ import sys
 import time
 
 from ..errors import ConfigError
-from .options import add_read_options, check_writable, read_data, with_command_line
+from .options import add_read_options, check_writable, new_run_folder, read_data, with_command_line
 
 __all__ = ["add_parser", "run"]
 
@@ -27,7 +27,11 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override settings, e.g. model.latent_dim=8 train.lr=0.001")
     parser.add_argument("--data", nargs="+", help="recordings to read (cohort file, folder, JSON files); overrides data.path")
     parser.add_argument("--out", help="run folder (default: runs/<date-time>)")
-    parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint")
+    parser.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its last checkpoint "
+                        "(with its own data and settings; --set may change only train.quiet/tensorboard/compile/amp "
+                        "and data.path/num_workers)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="if --out already holds a run, move it aside to <out>.replaced-<date-time> first")
     parser.add_argument("--val-uids", nargs="+", help="animals to hold out for validation")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument("--print-config", action="store_true",
@@ -61,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.data.path:
         raise ConfigError("no data: give --data PATH (or data.path in the config); `ceneurovae demo` trains on a simulated cohort")
     out = args.resume or args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
-    check_writable(out)
+    if args.resume:
+        check_writable(out)
+    else:
+        new_run_folder(out, args.overwrite)
     from ..training import distributed_context
 
     with distributed_context(args.device) as device:
