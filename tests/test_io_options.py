@@ -183,3 +183,25 @@ class TestFormatTable:
                     view = FileView(path, raw=path.read_bytes())
                     hits = [r.name for r in FORMAT_TABLE if r.container == "json" and r.detect(view)]
                 assert hits[0] == row.name
+
+
+def test_reporting_warnings_ends_and_shows_warnings_that_are_not_the_packages():
+    """Issue 22: one warning that is not a DataWarning (numpy's, for an all-NaN neuron) made
+    `info` and `convert` loop forever while showing it; in a subprocess with a time limit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings\n"
+        "from ceneurovae.cli.options import read_reporting_warnings\n"
+        "from ceneurovae.errors import DataWarning\n"
+        "def f():\n"
+        "    warnings.warn('from numpy', RuntimeWarning)\n"
+        "    warnings.warn('from the package', DataWarning)\n"
+        "    return 7\n"
+        "print(read_reporting_warnings(f))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "7"
+    assert "RuntimeWarning: from numpy" in res.stderr and "warning: from the package" in res.stderr

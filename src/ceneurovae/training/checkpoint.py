@@ -10,8 +10,9 @@ A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts:
   ``best`` (best validation loss and its epoch), ``bad_epochs``
 
 Writing goes to a temporary file in the same folder, is flushed to disk, then renamed over
-the target, so a run killed at any moment leaves either the old or the new file, never a
-partial one. Reading uses ``torch.load(weights_only=True)``, which refuses pickled code.
+the target, and the folder is flushed too, so a run killed at any moment leaves either the
+old or the new file, never a partial one (the temporary file of a killed write is removed
+when the next run starts in that folder). Reading uses ``torch.load(weights_only=True)``, which refuses pickled code.
 """
 
 from __future__ import annotations
@@ -47,9 +48,25 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _sync_folder(folder)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush the folder's entry of the renamed file to disk (POSIX; a no-op where folders
+    cannot be opened, as on Windows), so that a power cut after the rename keeps the new file."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
