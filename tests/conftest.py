@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import ceneurovae
+from eval_fixtures import simulated_split, toy_split
 from toy import toy_cohort
 
 SRC = Path(ceneurovae.__file__).resolve().parents[1]
@@ -59,3 +60,15 @@ def cohort():
 def trained(cohort):
     ds, _ = cohort
     return ceneurovae.fit(ds, config=FAST, seed=0)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """Five short simulated animals with ground truth: 3 to train on, 2 held out."""
+    return simulated_split()
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """A toy cohort split into training and held-out animals (`eval_fixtures.toy_split`)."""
+    return toy_split()

@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import ceneurovae
 from conftest import run_cli
-from eval_fixtures import FAST, simulated_split, toy_split
-
-
-@pytest.fixture(scope="module")
-def sim():
-    """Five short simulated animals with ground truth: 3 to train on, 2 held out."""
-    return simulated_split()
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return toy_split()
+from eval_fixtures import FAST
 
 
 class TestCommand:

@@ -8,12 +8,7 @@ import pytest
 from ceneurovae.errors import ConfigError
 from ceneurovae.evaluation.controls import latent_diagnostics, shuffle_behavior
 from ceneurovae.shuffle_control import shuffle_control
-from eval_fixtures import FAST, toy_split
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return toy_split()
+from eval_fixtures import FAST
 
 
 class TestLatentDiagnostics:

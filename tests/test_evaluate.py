@@ -22,22 +22,11 @@ from ceneurovae.evaluation.baselines import (
 )
 from ceneurovae.evaluation.evaluate import evaluate, format_table, verdict
 from ceneurovae.simulate import SimConfig, simulate_cohort
-from eval_fixtures import BEHAVIORS, simulated_split, toy_split
+from eval_fixtures import BEHAVIORS
 
 
 def quick_baselines():
     return [IdentityMean(), BehaviorRidge(), NeuronRidge(), LowRank(ranks=(2, 4), n_folds=2, max_iter=20)]
-
-
-@pytest.fixture(scope="module")
-def sim():
-    """Five short simulated animals with ground truth: 3 to train on, 2 held out."""
-    return simulated_split()
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return toy_split()
 
 
 class Oracle:

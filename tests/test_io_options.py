@@ -9,7 +9,7 @@ import h5py
 import pytest
 
 from ceneurovae import Vocabulary
-from ceneurovae.cli.options import add_read_options, read_kwargs, read_options
+from ceneurovae.cli.options import add_read_options, read_options
 from ceneurovae.errors import ConfigError
 from ceneurovae.import_data import import_h5
 from ceneurovae.io import (
@@ -131,10 +131,10 @@ class TestCommandLine:
     def test_values_reach_import_h5(self):
         args = self.parse("--behaviors", "velocity", "pumping", "--dt", "none", "--min-confidence", "3",
                           "--uncertain", "class", "--labels", "lab.json")
-        kw = read_kwargs(args)
+        kw = read_options(args).kwargs()
         assert kw["behaviors"] == ("velocity", "pumping") and kw["dt"] is None
         assert kw["min_confidence"] == 3.0 and kw["uncertain"] == "class" and kw["labels"] == "lab.json"
-        assert read_kwargs(self.parse("--dt", "0.5"))["dt"] == 0.5
+        assert read_options(self.parse("--dt", "0.5")).kwargs()["dt"] == 0.5
 
     def test_bad_dt(self):
         with pytest.raises(ConfigError, match="--dt 'fast' must be 'auto', 'none' or a number"):

@@ -16,13 +16,12 @@ from ceneurovae.report import best_epoch, read_metrics, write_report
 from ceneurovae.report import figures as F
 from ceneurovae.report.html import evaluation_tables, table
 from ceneurovae.train import EpochRecord, TrainConfig
-from conftest import run_cli
+from conftest import FAST, run_cli
 from toy import toy_cohort
 
 pytest.importorskip("matplotlib")
 
-TINY = {"train.epochs": 2, "model.hidden_dim": 32, "model.latent_dim": 4, "model.n_heads": 2,
-        "model.behavior_history": 20, "data.window_T": 50, "data.stride": 25, "train.quiet": True}
+TINY = {**FAST, "train.epochs": 2}
 
 
 @pytest.fixture(scope="module")

@@ -125,8 +125,9 @@ def fit(
              "train_uids": train_uids, "val_uids": val_uids}
     solver = _solver(model, cfg, dev, run_dir, extra, on_epoch_end)
     if resume is not None:  # everything is checked before anything is written
-        check_resume(resume, cfg, extra)
-        solver.resume(resume)
+        ckpt = Checkpoint.load(resume, map_location=dev)
+        check_resume(ckpt, cfg, extra, str(resume))
+        solver.resume(resume, ckpt)
     if run_dir is not None and is_main_process():
         os.makedirs(run_dir, exist_ok=True)
         cfg.to_yaml(os.path.join(run_dir, "config.yaml"))
@@ -145,12 +146,11 @@ RUNTIME_SETTINGS = {"data": {"path", "num_workers"}, "train": {"quiet", "tensorb
 """Settings a resumed run may change: they do not change what is trained."""
 
 
-def check_resume(path: str | os.PathLike, cfg: Config, extra: dict) -> None:
-    """Refuse to resume the run of checkpoint `path` with other animals, identities or settings
+def check_resume(ckpt: Checkpoint, cfg: Config, extra: dict, path: str = "checkpoint") -> None:
+    """Refuse to resume the run of checkpoint `ckpt` (read from `path`) with other animals, identities or settings
     than it was started with (apart from `RUNTIME_SETTINGS`): the run would not be the one it
     continues, and its folder would say otherwise. Settings the checkpoint does not record
     (runs from earlier versions) are not compared."""
-    ckpt = Checkpoint.load(path)
     problems = []
     for key in ("train_uids", "val_uids", "vocabulary"):
         saved = getattr(ckpt, key)

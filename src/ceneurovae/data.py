@@ -152,10 +152,6 @@ class WindowSpec:
         """The windows of `recordings`."""
         return WindowDataset(recordings, self.window_T, self.stride, self.scaler, self.history, self.respect_gaps)
 
-    def replace(self, **changes) -> WindowSpec:
-        """A copy with some settings changed (e.g. ``stride=window_T`` to tile recordings)."""
-        return dataclasses.replace(self, **changes)
-
 
 def window_batches(dataset: WindowDataset, batch_size: int, device=None) -> Iterator[tuple[range, Batch]]:
     """The windows of `dataset` in order, `batch_size` at a time: (their indices, the batch on `device`)."""
@@ -198,7 +194,6 @@ class WindowDataset(Dataset):
         self.history = int(history)
         self.respect_gaps = bool(respect_gaps)
         self.prepared = [prepare(r, scaler) for r in self.recordings]
-        self.spec = WindowSpec(self.window_T, self.stride, scaler, self.history, self.respect_gaps)
         self.windows: list[tuple[int, int, int, int]] = []  # (recording, start, stop, segment start)
         for i, rec in enumerate(self.recordings):
             segments = split_segments(rec.timestamps) if respect_gaps else [(0, rec.n_frames)]

@@ -85,11 +85,6 @@ def read_data(paths, options: ReadOptions) -> dict:
     return datasets
 
 
-def read_kwargs(args: argparse.Namespace) -> dict:
-    """`import_h5` keyword arguments from parsed options (``read_options(args).kwargs()``)."""
-    return read_options(args).kwargs()
-
-
 def read_reporting_warnings(func, *args, **kwargs):
     """Call `func`, printing each `DataWarning` as one ``warning:`` line on stderr; other
     warnings are shown as Python shows them, once the call is over."""

@@ -190,7 +190,6 @@ def event_segments(values: np.ndarray, onsets: np.ndarray, before: int, after: i
 # -- latents -----------------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def kl_by_dimension(trained, recordings: Sequence[Recording], batch_size: int = 32) -> tuple[np.ndarray, str]:
     """Mean KL of the posterior to the prior per latent dimension, over `recordings`: the
     ``kl_per_dim`` of `evaluation.latent_diagnostics` (windows tile each recording, so every

@@ -285,9 +285,10 @@ class Solver:
         if ckpt.spreads is not None:  # the spreads the interrupted run was using, so it goes on exactly
             self.spread_train, self.spread_val = (None if t is None else t.to(self.device) for t in ckpt.spreads)
 
-    def resume(self, path: str | os.PathLike) -> None:
-        """`load_state_dict` from a ``last.pt``, and the best weights so far from the run's ``best.pt``."""
-        self.load_state_dict(Checkpoint.load(path, map_location=self.device), str(path))
+    def resume(self, path: str | os.PathLike, checkpoint: Checkpoint | None = None) -> None:
+        """`load_state_dict` from a ``last.pt`` (`checkpoint`: that file, already read), and the
+        best weights so far from the run's ``best.pt``."""
+        self.load_state_dict(checkpoint or Checkpoint.load(path, map_location=self.device), str(path))
         if self.run_dir is not None and os.path.isfile(os.path.join(self.run_dir, "best.pt")):
             self.best_state = Checkpoint.load(os.path.join(self.run_dir, "best.pt")).model_state
 
