@@ -16,7 +16,7 @@ field                     shape / type     meaning
 ``traces``                (T, N) float32   activity as read (z-scored for ``trace_array``)
 ``mask``                  (T, N) bool      True where observed (False for NaN/dropped)
 ``behavior``              (T, D) float32   behavior in physical units
-``behavior_names``        list[str]        name of each behavior column
+``behavior_names``        list[str]        name of each behavior column (stimuli: "stimulus:<name>")
 ``behavior_mask``         (T, D) bool      True where the behavior value is known
 ``identity``              (N,) int64       index into the vocabulary, 0 = unknown
 ``labels``                list[str]        raw label of each neuron, "" when unlabeled
@@ -40,7 +40,53 @@ import numpy as np
 from .errors import RecordingError
 from .identity import Vocabulary, canonical_label
 
-__all__ = ["Recording", "split_segments", "vocabulary_names"]
+__all__ = [
+    "STIMULUS_PREFIX",
+    "Recording",
+    "interval_channel",
+    "is_stimulus",
+    "split_segments",
+    "stimulus_name",
+    "vocabulary_names",
+]
+
+STIMULUS_PREFIX = "stimulus:"
+"""Conditioning channels that are stimuli (not behaviors) are named ``stimulus:<name>``.
+
+A stimulus channel is a column of `Recording.behavior` like any behavior: the model is
+conditioned on it, and a recording that lacks it has it masked. Its values are the stimulus
+intensity, 1.0 during an interval and 0.0 outside it for on/off stimuli.
+"""
+
+
+def stimulus_name(name: str) -> str:
+    """The channel name of stimulus `name` (``"NaCl"`` -> ``"stimulus:NaCl"``)."""
+    name = str(name).strip()
+    return name if name.startswith(STIMULUS_PREFIX) else STIMULUS_PREFIX + name
+
+
+def is_stimulus(channel: str) -> bool:
+    """True for a stimulus channel's name."""
+    return str(channel).startswith(STIMULUS_PREFIX)
+
+
+def interval_channel(timestamps: np.ndarray, intervals) -> np.ndarray:
+    """A (T,) float32 channel: 1.0 on the frames inside any interval, 0.0 elsewhere.
+
+    `intervals` is a sequence of (start, stop) in the timestamps' seconds. A frame is inside
+    when ``start <= t < stop``; an interval shorter than a frame (an instantaneous event)
+    marks the first frame at or after its start, so no interval vanishes between frames.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    out = np.zeros(ts.shape[0], dtype=np.float32)
+    for start, stop in intervals:
+        inside = (ts >= start) & (ts < stop)
+        if not inside.any():
+            k = int(np.searchsorted(ts, start))
+            if k < ts.shape[0] and (k > 0 or start >= ts[0] - (ts[1] - ts[0] if ts.shape[0] > 1 else 0)):
+                inside[k] = True
+        out[inside] = 1.0
+    return out
 
 
 @dataclass(eq=False)
