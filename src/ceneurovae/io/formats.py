@@ -77,6 +77,10 @@ class ReadRequest:
     """``"error"`` or ``"mask"`` (``"drop"`` is applied by `import_h5` after reading)."""
     head_curvature_positive: str
     head_angle_pos_is_ventral: Mapping[str, bool] | None = None
+    stimuli: bool = True
+    """Read the file's stimuli as ``stimulus:<name>`` channels."""
+    nwb_series: str | None = None
+    nwb_labels: str | None = None
     data_uids: frozenset[str] = frozenset()
     """Uids named by data files among the inputs: a file of another format with one of these
     uids only lends its labels."""

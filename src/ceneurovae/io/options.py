@@ -74,6 +74,12 @@ class ReadOptions(Settings):
     """Common time step: 'auto', None (each recording's own) or seconds."""
     invalid_labels: str = "error"
     """Label keys outside the trace rows: raise, or load that recording without labels."""
+    stimuli: bool = True
+    """Read the stimuli a file holds as conditioning channels named stimulus:<name>."""
+    nwb_series: str | None = None
+    """NWB files: the response series to read (its path in the file, or its name); None finds it."""
+    nwb_labels: str | None = None
+    """NWB files: the neuron-name column (its path in the file, or its name); None finds it."""
 
     def validate(self) -> None:
         b = self.behaviors
@@ -94,6 +100,11 @@ class ReadOptions(Settings):
         self.need(v is None or (isinstance(v, Mapping) and all(isinstance(x, (bool, np.bool_)) for x in v.values())),
                   "head_angle_pos_is_ventral", "a mapping uid -> True/False, or None")
         self.need(valid_dt(self.dt), "dt", "'auto', None or a positive number of seconds")
+        self.need(isinstance(self.stimuli, (bool, np.bool_)), "stimuli", "true or false")
+        for name in ("nwb_series", "nwb_labels"):
+            value = getattr(self, name)
+            self.need(value is None or (isinstance(value, str) and value.strip() != ""), name,
+                      "a path inside the NWB file, a name, or None")
 
     def kwargs(self) -> dict:
         """`import_h5` keyword arguments."""

@@ -44,6 +44,9 @@ def import_h5(
     traces: str = "zscored",
     dt: float | str | None = "auto",
     invalid_labels: str = "error",
+    stimuli: bool = True,
+    nwb_series: str | None = None,
+    nwb_labels: str | None = None,
 ) -> tuple[dict[str, Recording], Vocabulary]:
     """Read recordings and their identity vocabulary from any supported input.
 
@@ -88,6 +91,14 @@ def import_h5(
     invalid_labels : {"error", "drop"}
         Label keys outside the trace rows 1..N (ROI ids, for example): raise, or load that
         recording without labels (with a warning).
+    stimuli : bool
+        Read the stimuli a file holds (heat pulses, chemical or optogenetic stimulus
+        intervals) as conditioning channels ``stimulus:<name>`` appended to the behavior
+        columns: 1.0 while the stimulus is on, 0.0 otherwise.
+    nwb_series, nwb_labels : str, optional
+        NWB files only: the response series to read and the column of neuron names, as a
+        path inside the file (``processing/CalciumActivity/...``) or a name; None finds them
+        in the known layouts. ``ceneurovae info FILE.nwb`` lists what a file holds.
 
     Returns
     -------
@@ -106,7 +117,7 @@ def import_h5(
     """
     behaviors = _check_options(
         behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head_curvature_positive,
-        head_angle_pos_is_ventral, traces, dt, invalid_labels, labels,
+        head_angle_pos_is_ventral, traces, dt, invalid_labels, labels, stimuli, nwb_series, nwb_labels,
     )
     sources = find_sources(path)
     request = ReadRequest(
@@ -114,6 +125,7 @@ def import_h5(
         missing_behavior="error" if missing_behavior == "error" else "mask",
         head_curvature_positive=head_curvature_positive,
         head_angle_pos_is_ventral=head_angle_pos_is_ventral,
+        stimuli=bool(stimuli), nwb_series=nwb_series, nwb_labels=nwb_labels,
         data_uids=frozenset(
             fmt.uid_from_name(s.path) for s in sources
             if (fmt := format_named(s.format)).uid_from_name is not None
@@ -206,7 +218,8 @@ def _read_sources(sources, request: ReadRequest):
 
 
 def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head,
-                   pos_is_ventral, traces, dt, invalid_labels, labels) -> list[str]:
+                   pos_is_ventral, traces, dt, invalid_labels, labels, stimuli, nwb_series,
+                   nwb_labels) -> list[str]:
     def one_of(name, value, allowed):
         if not isinstance(value, str) or value not in allowed:
             raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
@@ -239,6 +252,11 @@ def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_beh
     if not valid_dt(dt):
         raise ConfigError(f"dt={dt!r} must be 'auto', None or a positive number of seconds")
     one_of("invalid_labels", invalid_labels, CHOICES["invalid_labels"])
+    if not isinstance(stimuli, (bool, np.bool_)):
+        raise ConfigError(f"stimuli={stimuli!r} must be True or False")
+    for name, value in (("nwb_series", nwb_series), ("nwb_labels", nwb_labels)):
+        if value is not None and not (isinstance(value, str) and value.strip()):
+            raise ConfigError(f"{name}={value!r} must be a path inside the NWB file, a name, or None")
     if labels is not None and not Path(labels).exists():
         raise ConfigError(f"labels={os.fspath(labels)!r}: no such file or folder")
     return behaviors
