@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ceneurovae import Vocabulary
 from ceneurovae.errors import CeNeuroVAEError
 from ceneurovae.import_data import import_h5
-from ceneurovae.io import write_cohort, write_flavell, write_label_file, write_wormwideweb
+from ceneurovae.io import write_cohort, write_flavell, write_label_file, write_nwb, write_wormwideweb
 from io_fixtures import make_recording
 
 UIDS = ["2021-06-11-01", "2022-02-02-02"]
@@ -50,12 +50,21 @@ def originals(tmp_path_factory):
     out["cohort"] = ("c.h5", (root / "c.h5").read_bytes())
     write_label_file(root / "neuropal_labels.json", recs)
     out["labels"] = ("neuropal_labels.json", (root / "neuropal_labels.json").read_bytes())
+    try:
+        import pynwb  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        p = Path(write_nwb(root / "r.nwb", recs[UIDS[0]]))
+        out["nwb"] = (p.name, p.read_bytes())
     neighbor = write_flavell(root / "n", recs[UIDS[1]])
     return Originals((out, neighbor))
 
 
 def read_damaged(originals, kind, damage):
     files, neighbor = originals
+    if kind not in files:
+        pytest.skip(f"no {kind} file: its writer needs an optional package")
     name, raw = files[kind]
     folder = Path(tempfile.mkdtemp())
     try:
@@ -74,7 +83,7 @@ def read_damaged(originals, kind, damage):
         shutil.rmtree(folder)
 
 
-KINDS = ["flavell", "cohort", "wormwideweb-v1", "wormwideweb-v2", "labels"]
+KINDS = ["flavell", "cohort", "wormwideweb-v1", "wormwideweb-v2", "labels", "nwb"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -23,9 +23,11 @@ from ceneurovae.io import (
     write_cohort,
     write_flavell,
     write_label_file,
+    write_nwb,
     write_wormwideweb,
 )
 from ceneurovae.io.formats import FileView
+from ceneurovae.io.nwb import LAYOUTS
 from ceneurovae.io.options import CHOICES
 from ceneurovae.settings import field_docs
 from io_fixtures import make_recording
@@ -154,6 +156,9 @@ def _write(fmt: str, tmp_path, recs):
         return [format_named(fmt).write(tmp_path, rec)]
     if fmt == "wormwideweb":
         return [format_named(fmt).write(tmp_path / f"v{v}", rec, version=v) for v in (1, 2)]
+    if fmt == "nwb":
+        pytest.importorskip("pynwb")
+        return [format_named(fmt).write(tmp_path / "r.nwb", rec, layout=layout) for layout in LAYOUTS]
     if fmt == "labels":
         path = tmp_path / "labels.json"
         format_named(fmt).write(path, recs)
@@ -163,13 +168,13 @@ def _write(fmt: str, tmp_path, recs):
 
 class TestFormatTable:
     def test_names(self):
-        assert FORMATS == tuple(f.name for f in FORMAT_TABLE) == ("cohort", "flavell", "wormwideweb", "labels")
+        assert FORMATS == tuple(f.name for f in FORMAT_TABLE) == ("nwb", "cohort", "flavell", "wormwideweb", "labels")
         with pytest.raises(Exception, match="unknown format"):
             format_named("csv")
 
     def test_writers_written_files_are_detected(self, tmp_path, recs):
         writers = {"cohort": write_cohort, "flavell": write_flavell, "wormwideweb": write_wormwideweb,
-                   "labels": write_label_file}
+                   "labels": write_label_file, "nwb": write_nwb}
         for row in FORMAT_TABLE:
             assert row.write is writers[row.name]
             for path in _write(row.name, tmp_path / row.name, recs):

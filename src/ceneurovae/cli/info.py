@@ -16,10 +16,13 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import find_sources, format_summary, read_recordings
+    from ..io import describe_nwb, find_sources, format_summary, read_recordings
 
     for s in find_sources(args.sources):
         print(f"{s.path}: {s.format}")
+        if s.format == "nwb":
+            for line in describe_nwb(s.path, traces=args.traces, series=getattr(args, "nwb_series", None)):
+                print(line)
     datasets, vocab = read_reporting_warnings(read_recordings, args.sources, read_options(args))
     print(format_summary(datasets, len(vocab)))
     return 0

@@ -7,6 +7,8 @@ module          holds                           public names
 `wormwideweb`   formats 2, 3: WormWideWeb JSON  `read_wormwideweb`, `write_wormwideweb`
                 v1 and v2                       (``version=1|2``)
 `cohort`        format 4: cohort HDF5           `read_cohort`, `write_cohort`
+`nwb`           format 5: NWB (DANDI), local    `read_nwb`, `write_nwb`, `describe_nwb`
+                or remote
 `labels`        label files                     `read_label_file`, `assign_labels`,
                 ``{uid: {"<row>": {...}}}``     `write_label_file`
 `formats`       the format table                `FORMAT_TABLE`, `FORMATS`, `Format`,
@@ -50,6 +52,7 @@ from .labels import (
     read_label_file,
     write_label_file,
 )
+from .nwb import describe_nwb, read_nwb, write_nwb
 from .options import ReadOptions
 from .reading import import_h5, read_recordings
 from .resample import common_time_step, resample, resample_to_common, time_step
@@ -57,6 +60,9 @@ from .summary import format_summary, summary_rows
 from .wormwideweb import load_json, read_wormwideweb, wormwideweb_version, write_wormwideweb
 
 __all__ = [
+    "describe_nwb",
+    "read_nwb",
+    "write_nwb",
     "DEFAULT_BEHAVIORS",
     "FORMATS",
     "HEAD_TARGETS",

@@ -8,9 +8,12 @@ Formats, by what is inside (never by file name alone):
 ``"wormwideweb"``   JSON with ``trace_array`` (v1, format 2) or ``gcamp`` and
                     ``timing`` objects (v2, format 3)
 ``"labels"``        JSON label file keyed by uid, then 1-based trace row
+``"nwb"``           NWB file (HDF5 whose root is an ``NWBFile``; format 5), local
+                    or a URL (``https://``, ``s3://``, ``file://``) read lazily
 ==================  ==========================================================
 
-A folder is read one level deep. Empty, truncated or undecodable files raise
+A folder is read one level deep, and one more into ``sub-*`` folders (a DANDI dandiset
+keeps each subject's NWB files in ``sub-<id>/``). Empty, truncated or undecodable files raise
 `FormatError`, and so do files holding some of our keys without a complete layout (a
 damaged recording must not leave a quietly smaller cohort). Well-formed files holding none
 of our keys are someone else's: skipped with a `DataWarning` naming them. A folder with
@@ -31,11 +34,12 @@ import h5py
 from ..errors import FormatError
 from .flavell import open_hdf5
 from .formats import FORMAT_TABLE, FORMATS, FileView, format_named
+from .nwb import NWB_SUFFIX, has_nwb_layout, is_remote, open_nwb
 from .validate import damaged_file_guard, warn
 
 __all__ = ["FORMATS", "Source", "detect_format", "find_sources"]
 
-_CANDIDATE_SUFFIXES = {".h5", ".hdf5", ".hdf", ".json"}
+_CANDIDATE_SUFFIXES = {".h5", ".hdf5", ".hdf", ".json", NWB_SUFFIX}
 # Keys of our formats: a file holding some of them but not a complete layout is damaged data,
 # an error, where a file holding none of them is someone else's file, skipped.
 _HDF5_KEYS = {k for f in FORMAT_TABLE if f.container == "hdf5" for k in f.marks}
@@ -51,7 +55,8 @@ def _first_match(container: str, view: FileView) -> str | None:
 class Source:
     """A readable file and its format (one of `FORMATS`)."""
 
-    path: Path
+    path: Path | str
+    """The file (a URL stays a string)."""
     format: str
 
 
@@ -82,7 +87,8 @@ def detect_format(path: str | os.PathLike) -> str:
             found = _first_match("hdf5", FileView(p, hdf5=f))
             if found is not None:
                 return found
-        expected = "gcamp/ and behavior/ (a <uid>-data.h5 file) or data/ and label_name (a cohort file)"
+        expected = ("gcamp/ and behavior/ (a <uid>-data.h5 file), data/ and label_name (a cohort file) "
+                    "or an NWB file (root attribute neurodata_type NWBFile)")
         named = any(f.suffix and p.name.endswith(f.suffix) for f in FORMAT_TABLE if f.container == "hdf5")
         if named or set(keys) & _HDF5_KEYS:
             # Some of our keys, or a format-1 name: a damaged data file, not a foreign one.
@@ -119,6 +125,9 @@ def find_sources(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list
         raise FormatError("no input path given")
     sources: list[Source] = []
     for item in paths:
+        if is_remote(item):
+            sources.append(Source(str(item), _remote_format(str(item))))
+            continue
         p = Path(item)
         if not p.exists():
             raise FormatError("no such file or folder", path=str(p))
@@ -129,15 +138,27 @@ def find_sources(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     seen: set[Path] = set()
     unique = []
     for s in sources:
-        key = s.path.resolve()
+        key = s.path if isinstance(s.path, str) else s.path.resolve()
         if key not in seen:
             seen.add(key)
             unique.append(s)
     return unique
 
 
+def _remote_format(url: str) -> str:
+    """The format of a remote file: only NWB files are read remotely."""
+    with open_nwb(url) as f:
+        if not has_nwb_layout(f):
+            raise FormatError(f"a remote file is read only when it is an NWB file; top-level keys {sorted(f)}",
+                              path=url)
+    return "nwb"
+
+
 def _scan_folder(folder: Path) -> list[Source]:
     entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
+    # A dandiset: each subject's files in sub-<id>/.
+    entries += sorted(e for d in entries if d.is_dir() and d.name.startswith("sub-")
+                      for e in d.iterdir() if not e.name.startswith(".") and e.is_file())
     found, skipped = [], []
     for e in entries:
         if not e.is_file() or e.suffix.lower() not in _CANDIDATE_SUFFIXES:
@@ -154,7 +175,8 @@ def _scan_folder(folder: Path) -> list[Source]:
         what = "only label files" if found else "no recognizable file"
         raise FormatError(
             f"folder holds {what}: found [{shown or 'nothing'}]; expected <uid>-data.h5 files "
-            "(format 1), WormWideWeb .json files (formats 2, 3) or a cohort .h5 file (format 4)",
+            "(format 1), WormWideWeb .json files (formats 2, 3), a cohort .h5 file (format 4) "
+            "or NWB files (format 5)",
             path=str(folder),
         )
     return found

@@ -30,6 +30,7 @@ from .behavior import SIGNED_BY_HEAD_ANGLE, head_sign
 from .cohort import has_cohort_layout, read_cohort, write_cohort
 from .flavell import FILE_SUFFIX, flavell_uid, has_flavell_layout, read_flavell, write_flavell
 from .labels import LabelEntry, looks_like_label_file, read_label_file, write_label_file
+from .nwb import NWB_MARKS, NWB_SUFFIX, has_nwb_layout, read_nwb, write_nwb
 from .wormwideweb import (
     load_json,
     looks_like_wormwideweb,
@@ -219,6 +220,17 @@ def _read_wormwideweb_piece(path: Path, request: ReadRequest) -> Piece:
     return Piece(recordings=[Found(rec, labels=entries)])
 
 
+# -- NWB (format 5) ------------------------------------------------------------------------
+
+def _read_nwb_piece(path, request: ReadRequest) -> Piece:
+    rec, entries = read_nwb(
+        path, behaviors=request.behaviors, traces=request.traces,
+        missing_behavior=request.missing_behavior, head_curvature_positive=request.head_curvature_positive,
+        stimuli=request.stimuli, series=request.nwb_series, labels=request.nwb_labels,
+    )
+    return Piece(recordings=[Found(rec, labels=entries)])
+
+
 def _wormwideweb_labels(path: Path) -> Labels:
     obj = load_json(path)
     entries = wormwideweb_labels(obj, path)
@@ -226,6 +238,11 @@ def _wormwideweb_labels(path: Path) -> Labels:
 
 
 FORMAT_TABLE: tuple[Format, ...] = (
+    Format(
+        name="nwb", container="hdf5",
+        detect=lambda view: has_nwb_layout(view.hdf5),
+        marks=NWB_MARKS, read=_read_nwb_piece, write=write_nwb, suffix=NWB_SUFFIX,
+    ),
     Format(
         name="cohort", container="hdf5",
         detect=lambda view: has_cohort_layout(view.hdf5),

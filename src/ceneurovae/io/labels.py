@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 # Placeholder labels some exports use for rows without a name.
-_NO_LABEL = {"", "missing", "unknown", "none", "nan", "null"}
+_NO_LABEL = {"", "-", "--", "missing", "unknown", "none", "nan", "null"}
 _UNCERTAIN_MODES = ("unknown", "class")
 
 

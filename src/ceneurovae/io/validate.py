@@ -57,6 +57,28 @@ def _outside_package() -> int:
     return level
 
 
+MAX_ARRAY_BYTES = 4 * 2**30
+"""The largest array a reader loads (4 GiB): processed traces of a whole-brain recording
+are megabytes; a larger declared size is a raw volume or a damaged header, not data to read."""
+
+
+def read_bounded(ds, path, key: str, max_bytes: int = MAX_ARRAY_BYTES) -> np.ndarray:
+    """The values of an HDF5 dataset, after checking its declared size against `max_bytes`.
+
+    A header can declare any shape: checking before reading keeps a 1 MB file from asking
+    for 149 GiB, and a raw imaging volume from being loaded by mistake.
+    """
+    size = int(np.prod(ds.shape, dtype=np.float64)) * ds.dtype.itemsize if ds.shape else ds.dtype.itemsize
+    if size > max_bytes:
+        raise FormatError(
+            f"declares shape {ds.shape} of {ds.dtype} ({size / 2**30:.1f} GiB), more than the "
+            f"{max_bytes / 2**30:.0f} GiB a processed array can hold; a raw volume or a damaged "
+            "header, not read",
+            path=path, key=key,
+        )
+    return ds[()]
+
+
 def float_array(value, path, key: str) -> np.ndarray:
     """`value` (an HDF5 array or nested JSON lists, ``None`` meaning missing) as float64.
 
