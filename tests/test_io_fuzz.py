@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from ceneurovae import Vocabulary
 from ceneurovae.errors import CeNeuroVAEError
 from ceneurovae.import_data import import_h5
-from ceneurovae.io import write_cohort, write_flavell, write_label_file, write_nwb, write_wormwideweb
+from ceneurovae.io import (
+    write_cohort,
+    write_flavell,
+    write_label_file,
+    write_nwb,
+    write_wormwideweb,
+)
 from io_fixtures import make_recording
 
 UIDS = ["2021-06-11-01", "2022-02-02-02"]
