@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 
 import h5py
+import numpy as np
 import pytest
 
 from ceneurovae import Vocabulary
@@ -141,6 +142,25 @@ class TestCommandLine:
     def test_bad_dt(self):
         with pytest.raises(ConfigError, match="--dt 'fast' must be 'auto', 'none' or a number"):
             read_options(self.parse("--dt", "fast"))
+
+    def test_every_reading_option_is_on_the_command_line(self):
+        """Issue 23: the head-angle sign could be set only from Python."""
+        parser = argparse.ArgumentParser()
+        add_read_options(parser)
+        dests = {a.dest for a in parser._actions}
+        assert {f.name for f in dataclasses.fields(ReadOptions)} <= dests
+
+    def test_head_angle_sign_per_recording(self, h5_folder):
+        args = self.parse("--head-angle-pos-is-ventral", f"{UIDS[0]}=true", f"{UIDS[1]}=False")
+        options = read_options(args)
+        assert options.head_angle_pos_is_ventral == {UIDS[0]: True, UIDS[1]: False}
+        flipped, _ = read_recordings(h5_folder, options)
+        as_given, _ = read_recordings(h5_folder, dataclasses.replace(options, head_angle_pos_is_ventral={
+            UIDS[0]: False, UIDS[1]: False}))
+        j = flipped[UIDS[0]].behavior_names.index("head_curvature")
+        np.testing.assert_allclose(flipped[UIDS[0]].behavior[:, j], -as_given[UIDS[0]].behavior[:, j])
+        with pytest.raises(ConfigError, match="'AVAL' must be UID=true or UID=false"):
+            read_options(self.parse("--head-angle-pos-is-ventral", "AVAL"))
 
 
 def _write(fmt: str, tmp_path, recs):

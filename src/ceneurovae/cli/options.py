@@ -19,8 +19,7 @@ from ..io import ReadOptions, read_recordings
 from ..io.options import CHOICES
 from ..settings import field_docs
 
-# Fields of ReadOptions offered on the command line, with what argparse needs beyond the
-# field (no option sets head_angle_pos_is_ventral: it is a mapping per recording).
+# Fields of ReadOptions offered on the command line, with what argparse needs beyond the field.
 _ARGPARSE = {
     "labels": dict(metavar="PATH"),
     "behaviors": dict(nargs="+", metavar="NAME"),
@@ -29,6 +28,8 @@ _ARGPARSE = {
     "vocabulary": {},
     "missing_behavior": {},
     "head_curvature_positive": {},
+    "head_angle_pos_is_ventral": dict(nargs="+", metavar="UID=BOOL",
+                                      help_suffix=" On the command line: UID=true or UID=false, one per recording."),
     "traces": {},
     "dt": dict(help_suffix=" On the command line: 'auto', 'none' or seconds."),
     "invalid_labels": {},
@@ -78,7 +79,20 @@ def read_options(args: argparse.Namespace, base: ReadOptions | None = None) -> R
                 raise ConfigError(f"--dt {given['dt']!r} must be 'auto', 'none' or a number of seconds") from None
     if "behaviors" in given:
         given["behaviors"] = tuple(given["behaviors"])
+    if "head_angle_pos_is_ventral" in given and given["head_angle_pos_is_ventral"] is not None:
+        given["head_angle_pos_is_ventral"] = _uid_flags(given["head_angle_pos_is_ventral"])
     return dataclasses.replace(base or ReadOptions(), **given)
+
+
+def _uid_flags(items) -> dict[str, bool]:
+    """``["2023-01-09-15=true", ...]`` as ``{"2023-01-09-15": True, ...}``."""
+    flags = {}
+    for item in items:
+        uid, sep, value = str(item).rpartition("=")
+        if not sep or not uid or value.lower() not in ("true", "false", "yes", "no", "1", "0"):
+            raise ConfigError(f"--head-angle-pos-is-ventral {item!r} must be UID=true or UID=false")
+        flags[uid] = value.lower() in ("true", "yes", "1")
+    return flags
 
 
 def read_data(paths, options: ReadOptions) -> dict:

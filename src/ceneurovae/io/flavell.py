@@ -272,7 +272,8 @@ def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_vent
         warn(
             f"recording {uid!r} is not in the Atanas & Kim 2023 manifest and no "
             f"head_angle_pos_is_ventral was given: {signed} kept as read (sign convention "
-            "unknown); pass head_angle_pos_is_ventral={uid: True/False} to fix it",
+            f"unknown); pass head_angle_pos_is_ventral={{{uid!r}: True/False}} (command line: "
+            f"--head-angle-pos-is-ventral {uid}=true|false) to fix it",
             path, "behavior/head_angle",
         )
     for n in signed:

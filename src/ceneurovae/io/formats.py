@@ -226,7 +226,8 @@ def _read_nwb_piece(path, request: ReadRequest) -> Piece:
     rec, entries = read_nwb(
         path, behaviors=request.behaviors, traces=request.traces,
         missing_behavior=request.missing_behavior, head_curvature_positive=request.head_curvature_positive,
-        stimuli=request.stimuli, series=request.nwb_series, labels=request.nwb_labels,
+        head_angle_pos_is_ventral=request.head_angle_pos_is_ventral, stimuli=request.stimuli,
+        series=request.nwb_series, labels=request.nwb_labels,
     )
     return Piece(recordings=[Found(rec, labels=entries)])
 

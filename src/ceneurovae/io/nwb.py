@@ -338,6 +338,7 @@ def read_nwb(
     traces: str = "zscored",
     missing_behavior: str = "error",
     head_curvature_positive: str = "dorsal",
+    head_angle_pos_is_ventral=None,
     stimuli: bool = True,
     series: str | None = None,
     labels: str | None = None,
@@ -345,20 +346,22 @@ def read_nwb(
     """Read one NWB file: its recording and the neuron names it carries (1-based rows).
 
     Parameters are those of `import_h5` (``series`` and ``labels`` are its ``nwb_series``
-    and ``nwb_labels``). See the module docstring for the layouts and rules.
+    and ``nwb_labels``; ``head_angle_pos_is_ventral`` maps uid -> the file's head-angle
+    sign, defaulting to the Atanas & Kim 2023 manifest). See the module docstring.
     """
     where = str(path)
     with open_nwb(path) as f:
         try:
             return _read(f, where, list(behaviors), traces, missing_behavior, head_curvature_positive,
-                         stimuli, series, labels)
+                         head_angle_pos_is_ventral, stimuli, series, labels)
         except LOW_LEVEL_ERRORS as err:
             if isinstance(err, FormatError):
                 raise
             raise FormatError(f"damaged or unreadable NWB file ({type(err).__name__}: {err})", path=where) from None
 
 
-def _read(f, where, behaviors, traces, missing_behavior, target, stimuli, series_option, labels_option):
+def _read(f, where, behaviors, traces, missing_behavior, target, pos_is_ventral, stimuli, series_option,
+          labels_option):
     contents = nwb_contents(f)
     chosen = _choose_series(f, contents, where, traces, series_option)
     group = f[chosen.path]
@@ -432,13 +435,17 @@ def _read(f, where, behaviors, traces, missing_behavior, target, stimuli, series
 
     # Head-angle sign: the Atanas & Kim manifest knows the recordings of the 2023 paper.
     signed = [n for n in values if n in SIGNED_BY_HEAD_ANGLE]
-    date_id = re.search(r"\d{4}-\d{2}-\d{2}-\d{2}", uid)
-    flag = manifest_pos_is_ventral(date_id.group(0)) if date_id else None
+    flag = (pos_is_ventral or {}).get(uid)
+    if flag is None:
+        date_id = re.search(r"\d{4}-\d{2}-\d{2}-\d{2}", uid)
+        flag = manifest_pos_is_ventral(date_id.group(0)) if date_id else None
     source = "unknown" if flag is None else ("ventral" if flag else "dorsal")
     factor, result = head_sign(source, target)
     if signed and source == "unknown" and target != "as_read":
-        warn(f"recording {uid!r} is not in the Atanas & Kim 2023 manifest: {signed} kept as read "
-             "(sign convention unknown)", where, "/processing/Behavior")
+        warn(f"recording {uid!r} is not in the Atanas & Kim 2023 manifest and no head_angle_pos_is_ventral "
+             f"was given: {signed} kept as read (sign convention unknown); pass head_angle_pos_is_ventral="
+             f"{{{uid!r}: True/False}} (command line: --head-angle-pos-is-ventral {uid}=true|false)",
+             where, "/processing/Behavior")
     for n in signed:
         values[n] = values[n] * factor
     meta["head_curvature_positive"] = result

@@ -137,7 +137,8 @@ def resample_to_common(
         if max(steps) > (1 + tolerance) * min(steps):
             warn(
                 f"time steps differ between recordings ({min(steps):.4g} to {max(steps):.4g} s) and "
-                "dt=None keeps them: a model will see frames of different durations; pass dt='auto'"
+                "dt=None keeps them: a model will see frames of different durations; pass dt='auto' "
+                "(command line: --dt auto)"
             )
         return out
     target = common_time_step(out) if dt == "auto" else float(dt)
