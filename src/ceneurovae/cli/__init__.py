@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"ceneurovae {name}", description=COMMANDS[name][1])
     module.add_parser(parser)
     args = parser.parse_args(argv[1:])
+    args.command_line = ["ceneurovae", *argv]  # as given, for the provenance a command records
     try:
         return int(args.func(args) or 0)
     except CeNeuroVAEError as err:
