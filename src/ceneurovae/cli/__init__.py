@@ -20,7 +20,7 @@ __all__ = ["main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "Simulate a cohort, train, evaluate held-out animals and write a report"),
     "train": ("train", "Train a model on recordings, into a run folder"),
-    "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings"),
+    "predict": ("predict", "Export latents, reconstructions and imputed identities of recordings (HDF5 or NWB)"),
     "simulate": ("simulate", "Simulate a cohort of recordings with ground truth"),
     "convert": ("convert", "Read recordings in any supported format and write a cohort file"),
     "info": ("info", "Print a summary table of any supported file or folder"),
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"ceneurovae {name}", description=COMMANDS[name][1])
     module.add_parser(parser)
     args = parser.parse_args(argv[1:])
+    args.command_line = ["ceneurovae", *argv]  # as given, for the provenance a command records
     try:
         return int(args.func(args) or 0)
     except CeNeuroVAEError as err:
