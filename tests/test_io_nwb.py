@@ -16,14 +16,21 @@ import numpy as np
 import pytest
 
 from ceneurovae import import_h5
-from ceneurovae.errors import DataWarning, FormatError
-from ceneurovae.io import ReadOptions, describe_nwb, detect_format, find_sources, read_recordings
+from ceneurovae.errors import ConfigError, DataWarning, FormatError
+from ceneurovae.io import (
+    ReadOptions,
+    describe_nwb,
+    detect_format,
+    find_sources,
+    read_recordings,
+    write_nwb,
+)
 from ceneurovae.io import nwb as nwb_module
 from ceneurovae.recording import interval_channel, stimulus_name
 from conftest import FAST, run_cli
+from nwb_fixtures import need_pynwb
 
-pytest.importorskip("pynwb")
-from ceneurovae.io import write_nwb  # noqa: E402
+need_pynwb()
 
 SERIES = "processing/CalciumActivity/SignalCalciumImResponseSeries"
 
@@ -314,10 +321,18 @@ class TestBadFiles:
         np.testing.assert_allclose(got.behavior[::2, 0][got.behavior_mask[::2, 0]],
                                    rec.behavior[::2, 0][got.behavior_mask[::2, 0]], rtol=1e-5)
 
+    def test_the_models_results_are_never_read_as_data(self, one):
+        """A file with predict's results appended reads as the recording it was."""
+        path, rec = one
+        self.edit(path, lambda f: f.copy(SERIES, "processing/ceneurovae/denoised"))
+        self.edit(path, lambda f: f.__delitem__(SERIES))
+        # left: the raw series (known layout) and the results module (never a candidate)
+        assert "ceneurovae" not in "\n".join(describe_nwb(path))
+        got = quiet_import(path, dt=None)[0][rec.uid]
+        assert got.meta["trace_key"].startswith("/processing/CalciumActivity/SignalRawFluor/")
+
     def test_bad_options(self, one):
         path, _ = one
-        from ceneurovae.errors import ConfigError
-
         with pytest.raises(ConfigError, match="nwb_series"):
             import_h5(path, nwb_series="")
         with pytest.raises(ConfigError, match="stimuli"):
@@ -344,7 +359,7 @@ class TestRemote:
     def test_writing_without_pynwb_names_the_extra(self, real, monkeypatch, tmp_path):
         datasets, _, _ = real
         monkeypatch.setattr(nwb_module, "_optional", lambda name: None)
-        with pytest.raises(FormatError, match=r"writing NWB files needs pynwb: pip install 'ceneurovae\[nwb\]'"):
+        with pytest.raises(ConfigError, match=r"writing NWB needs pynwb: pip install 'ceneurovae\[nwb\]'"):
             write_nwb(tmp_path / "x.nwb", next(iter(datasets.values())))
 
 

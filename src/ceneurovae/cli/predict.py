@@ -74,7 +74,7 @@ def is_nwb(path: str) -> bool:
 def check_output(args: argparse.Namespace) -> None:
     """Refuse an impossible output before any work (pynwb missing among them)."""
     if is_nwb(args.out):
-        from ..io.nwb_results import require_pynwb
+        from ..io.nwb import require_pynwb
 
         require_pynwb()
     elif UID in args.out:

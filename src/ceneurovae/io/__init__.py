@@ -9,6 +9,7 @@ module          holds                           public names
 `cohort`        format 4: cohort HDF5           `read_cohort`, `write_cohort`
 `nwb`           format 5: NWB (DANDI), local    `read_nwb`, `write_nwb`, `describe_nwb`
                 or remote
+`nwb_results`   the model's results as NWB      `write_predictions_nwb`
 `labels`        label files                     `read_label_file`, `assign_labels`,
                 ``{uid: {"<row>": {...}}}``     `write_label_file`
 `formats`       the format table                `FORMAT_TABLE`, `FORMATS`, `Format`,

@@ -60,7 +60,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import ConfigError, FormatError
 from ..recording import Recording, interval_channel, stimulus_name
 from .behavior import SIGNED_BY_HEAD_ANGLE, head_sign, manifest_pos_is_ventral
 from .flavell import open_hdf5
@@ -80,6 +80,7 @@ __all__ = [
     "NWB_SUFFIX",
     "NWB_MARKS",
     "REMOTE_PREFIXES",
+    "RESULTS_MODULE",
     "NwbContents",
     "describe_nwb",
     "has_nwb_layout",
@@ -96,6 +97,8 @@ NWB_SUFFIX = ".nwb"
 NWB_MARKS = ("acquisition", "processing", "intervals", "file_create_date", "session_start_time", "identifier")
 """Top-level keys of every NWB file: an HDF5 file with some of them but no NWB attributes is damaged."""
 REMOTE_PREFIXES = ("http://", "https://", "s3://", "file://")
+RESULTS_MODULE = "ceneurovae"
+"""The processing module where ``predict -o out.nwb`` writes the model's results: never read as data."""
 EXTRA = "pip install 'ceneurovae[nwb]'"
 
 _CA = "processing/CalciumActivity"
@@ -267,6 +270,8 @@ def nwb_contents(f: h5py.File) -> NwbContents:
     processing = f.get("processing")
     if isinstance(processing, h5py.Group):
         def visit(name: str, obj) -> None:
+            if name.split("/", 1)[0] == RESULTS_MODULE:
+                return
             full = f"processing/{name}"
             data = _series_data(obj)
             if data is not None and data.ndim == 2 and min(data.shape) > 1:
@@ -740,16 +745,17 @@ LAYOUTS = ("atanas2023", "wormid", "generic")
 """Layouts `write_nwb` writes (the paths `read_nwb` reads without options)."""
 
 
-def require_pynwb():
-    """The pynwb module, or the package's error saying which extra to install."""
+def require_pynwb(purpose: str = "writing NWB"):
+    """The pynwb module, or a `ConfigError` saying which extra to install (``purpose`` says
+    what needs it)."""
     pynwb = _optional("pynwb")
     if pynwb is None:
-        raise FormatError(f"writing NWB files needs pynwb: {EXTRA}")
+        raise ConfigError(f"{purpose} needs pynwb: {EXTRA}")
     return pynwb
 
 
 def write_nwb(path, rec: Recording, *, layout: str = "atanas2023", raw_traces: np.ndarray | None = None,
-              session_start_time=None) -> str:
+              session_start_time=None, identifier: str | None = None) -> str:
     """Write one recording as an NWB file in one of the `LAYOUTS` (needs pynwb).
 
     Parameters
@@ -788,8 +794,10 @@ def write_nwb(path, rec: Recording, *, layout: str = "atanas2023", raw_traces: n
     start = session_start_time or datetime(2000, 1, 1, tzinfo=timezone.utc)
     nwb = pynwb.NWBFile(
         session_description=f"recording {rec.uid} written by ceneurovae",
-        identifier=f"ceneurovae-{rec.uid}", session_start_time=start,
-        subject=Subject(subject_id=rec.uid, species="Caenorhabditis elegans"),
+        identifier=identifier or f"ceneurovae-{rec.uid}", session_start_time=start,
+        # A Recording holds no species, sex or age: "U" and "at least 0 days" say so (nwbinspector
+        # needs sex and age; it wants a C. elegans subject to be XX or XO, which we do not know).
+        subject=Subject(subject_id=rec.uid, sex="U", age="P0D/"),
     )
     device = nwb.create_device(name="microscope")
     channel = OpticalChannel(name="GCaMP", description="calcium indicator", emission_lambda=520.0)

@@ -46,30 +46,13 @@ import numpy as np
 
 from ..errors import ConfigError, FormatError, RecordingError
 from ..version import __version__
+from .nwb import RESULTS_MODULE, require_pynwb
 from .validate import LOW_LEVEL_ERRORS
 
-__all__ = ["MODULE_NAME", "AnimalPredictions", "require_pynwb", "write_predictions_nwb"]
+__all__ = ["MODULE_NAME", "AnimalPredictions", "write_predictions_nwb"]
 
-MODULE_NAME = "ceneurovae"
+MODULE_NAME = RESULTS_MODULE
 """The processing module that holds the predictions."""
-
-INSTALL_HINT = "pip install 'ceneurovae[nwb]'"
-
-
-def require_pynwb(purpose: str = "writing NWB") -> Any:
-    """The pynwb module, or a `ConfigError` saying which extra to install.
-
-    Parameters
-    ----------
-    purpose : str
-        What needs it, for the message (``"writing NWB needs pynwb: pip install ..."``).
-    """
-    try:
-        import pynwb
-    except ImportError:
-        raise ConfigError(f"{purpose} needs pynwb: {INSTALL_HINT}") from None
-    return pynwb
-
 
 @dataclass(frozen=True)
 class AnimalPredictions:
