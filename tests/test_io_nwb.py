@@ -385,3 +385,15 @@ class TestCommands:
         res = run_cli("train", "--data", atanas, "--out", tmp_path / "run", "--quiet", "--set", *sets)
         assert res.returncode == 0, res.stderr
         assert (tmp_path / "run" / "best.pt").is_file()
+        # predict straight from one NWB recording into a copy of it
+        source = next(atanas.glob("sub-*/*.nwb"))
+        out = tmp_path / "with-results.nwb"
+        res = run_cli("predict", tmp_path / "run", source, "-o", out, "--append-to", source)
+        assert res.returncode == 0, res.stderr
+        with h5py.File(out) as f:
+            assert f["processing/ceneurovae/denoised/data"].shape == f[SERIES + "/data"].shape
+        # and the copy still reads as the recording it was
+        a = quiet_import(source, dt=None)[0]
+        b = quiet_import(out, dt=None)[0]
+        uid = next(iter(a))
+        np.testing.assert_array_equal(a[uid].traces, b[uid].traces)
