@@ -90,3 +90,13 @@ class TestRunFolderIsNeverLost:
         res = run_cli("train", "--resume", run, "--quiet")
         assert res.returncode == 0, res.stderr
         assert (run / "best.pt").is_file() and (run / "metrics.csv").read_bytes() == before["metrics.csv"]
+
+
+def test_unlabeled_recordings_say_how_to_give_labels(shared_data, tmp_path):
+    """Issue 23: training on recordings without names said 'model.n_identities = 1: needs at least 2'."""
+    res = run_cli("train", "--data", shared_data / "real" / "2022-01-16-01-data.h5",
+                  shared_data / "real" / "2022-05-02-01-data.h5", "--out", tmp_path / "run", "--quiet")
+    assert res.returncode == 2
+    assert "no labeled neurons in the 2 recordings (2022-01-16-01, 2022-05-02-01)" in res.stderr
+    assert "--labels FILE" in res.stderr and "n_identities" not in res.stderr
+    assert not (tmp_path / "run" / "config.yaml").exists()

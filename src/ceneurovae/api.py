@@ -34,7 +34,7 @@ from .calibration import (
 )
 from .config import Config, load_config
 from .data import build_loaders, common_vocabulary, default_behaviors, recordings_of
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .io import DEFAULT_BEHAVIORS
 from .model import NeuroBehaviorVAE
 from .recording import Recording
@@ -179,6 +179,12 @@ def _cohort(datasets, cfg: Config) -> tuple[list[Recording], Any]:
     """The recordings in one vocabulary; the data-dependent settings of `cfg` set from them."""
     recs = recordings_of(datasets)
     vocab, recs = common_vocabulary(recs)
+    if len(vocab) < 2:
+        raise DataError(
+            f"no labeled neurons in the {len(recs)} recording{'s' if len(recs) != 1 else ''} "
+            f"({_short(r.uid for r in recs)}): the model learns identities from named neurons. Pass "
+            "--labels FILE (read.labels in a config, labels= in Python) or a folder that holds a label file"
+        )
     behaviors = list(cfg.data.behaviors) if cfg.data.behaviors else default_behaviors(recs)
     cfg.data.behaviors = behaviors
     cfg.model.n_identities = len(vocab)
