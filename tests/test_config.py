@@ -63,3 +63,60 @@ class TestReadSection:
         old = {k: v for k, v in Config().with_overrides(["model.latent_dim=3"]).to_dict().items() if k != "read"}
         cfg = Config.from_dict(old)  # as saved in checkpoints from before the read section
         assert cfg.read == ReadOptions() and cfg.model.latent_dim == 3
+
+
+class TestBoundsAndBadFiles:
+    """Issue 22: settings that passed validation and failed deep inside numpy or torch, and
+    config files accepted with a wrong meaning."""
+
+    @pytest.mark.parametrize("override, message", [
+        ("train.seed=-1", "train.seed = -1: must be in [0, 4294967295]"),
+        ("train.seed=100000000000000000000000", "out of range for an integer setting"),
+        ("model.max_len=10", "model.max_len = 10 is shorter than a window (data.window_T = 100)"),
+        ("model.hidden_dim=1000000000", "model.hidden_dim = 1000000000: must be in [1, 16384]"),
+        ("train.beta=.inf", "train.beta = inf: must be a finite number"),
+        ("model.dt=.inf", "model.dt = inf: must be a finite number"),
+        ("train.lr=.nan", "train.lr = nan: must be a finite number"),
+        ("data.window_T=100000000", "data.window_T = 100000000: must be in [1, 1000000]"),
+    ])
+    def test_refused_when_the_config_is_built(self, override, message):
+        with pytest.raises(ConfigError) as err:
+            Config().with_overrides([override])
+        assert message in str(err.value)
+
+    def test_a_number_written_as_text_is_the_number(self, tmp_path):
+        path = tmp_path / "run.yaml"
+        path.write_text("train:\n  lr: 1e-3\n  beta: 5E-1\nmodel:\n  dt: '0.6'\n")
+        cfg = Config.from_yaml(path)
+        assert cfg.train.lr == 0.001 and cfg.train.beta == 0.5 and cfg.model.dt == 0.6
+        assert Config().with_overrides(["train.lr=2e-4"]).train.lr == 2e-4
+        with pytest.raises(ConfigError, match="train.lr = 'fast': expected float"):
+            Config().with_overrides(["train.lr=fast"])
+
+    def test_a_key_given_twice(self, tmp_path):
+        path = tmp_path / "run.yaml"
+        path.write_text("train:\n  lr: 0.001\n  epochs: 3\n  lr: 0.1\n")
+        with pytest.raises(ConfigError, match=r"'lr' is given twice \(first at line 2\)"):
+            Config.from_yaml(path)
+        path.write_text("train:\n  lr: 0.001\nmodel: {}\ntrain:\n  epochs: 3\n")
+        with pytest.raises(ConfigError, match="'train' is given twice"):
+            Config.from_yaml(path)
+
+    def test_a_file_that_is_not_utf8(self, tmp_path):
+        path = tmp_path / "run.yaml"
+        path.write_bytes("train:\n  lr: 0.001 # réglé\n".encode("latin-1"))
+        with pytest.raises(ConfigError, match="is not UTF-8 text"):
+            Config.from_yaml(path)
+
+
+def test_a_learning_rate_that_diverges_stops_with_the_packages_error(cohort):
+    """Issue 22: train.lr=1000 ended in torch's LinAlgError from the encoder's Cholesky."""
+    import ceneurovae
+    from ceneurovae.errors import TrainingError
+
+    ds, _ = cohort
+    config = {"train.epochs": 2, "model.hidden_dim": 32, "model.latent_dim": 4, "model.n_heads": 2,
+              "model.read_in_factors": 4, "model.behavior_history": 20, "data.window_T": 50, "data.stride": 25,
+              "train.quiet": True, "train.lr": 1000.0, "train.warmup_epochs": 0}
+    with pytest.raises(TrainingError, match="diverged|non-finite"):
+        ceneurovae.fit(ds, config=config, seed=0)

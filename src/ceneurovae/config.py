@@ -40,13 +40,31 @@ from .training.config import TrainConfig
 __all__ = ["DataConfig", "Config", "load_config", "parse_overrides", "read_yaml"]
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """The safe YAML loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (first at line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | os.PathLike):
-    """The parsed content of a YAML file; unreadable or invalid files raise ConfigError."""
+    """The parsed content of a YAML file; unreadable, invalid or non-UTF-8 files and keys given
+    twice raise ConfigError."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} "
+                          f"at offset {err.start})") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
 
@@ -77,7 +95,7 @@ class DataConfig(Settings):
     def validate(self) -> None:
         need = self.need
 
-        need(isinstance(self.window_T, int) and self.window_T >= 1, "window_T", "must be a positive integer")
+        need(isinstance(self.window_T, int) and 1 <= self.window_T <= 1_000_000, "window_T", "must be in [1, 1000000]")
         need(isinstance(self.stride, int) and self.stride >= 1, "stride", "must be a positive integer")
         need(0 <= self.val_fraction < 1, "val_fraction", "must be in [0, 1)")
         need(self.scaler in ("auto", "lab", "fit"), "scaler", "choose auto, lab or fit")
@@ -130,7 +148,16 @@ class Config:
             if not isinstance(section, dict):
                 raise ConfigError(f"{source}: section {name!r} must be a mapping, got {section!r}")
             parts[name] = build(klass, section, f"{source}: {name}")
-        return cls(**parts)
+        config = cls(**parts)
+        config.validate(source)
+        return config
+
+    def validate(self, source: str = "config") -> None:
+        """Checks across sections (each section checks its own settings when built)."""
+        if self.model.max_len < self.data.window_T:
+            raise ConfigError(f"{source}: model.max_len = {self.model.max_len} is shorter than a window "
+                              f"(data.window_T = {self.data.window_T}); the positional encoding needs "
+                              "max_len >= window_T")
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> Config:

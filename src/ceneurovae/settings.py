@@ -7,7 +7,9 @@ simulator's) is a dataclass that derives from `Settings`:
   command line prints it in ``--help`` and ``--print-config`` writes it as a YAML comment;
 - `Settings.from_dict` builds one from a mapping (YAML, a checkpoint, ``--set``), refusing
   unknown keys and values of the wrong type with an error naming ``section.key`` and the
-  value; ints become floats where a float is expected and lists become tuples;
+  value; ints become floats where a float is expected and lists become tuples; a number
+  written as text (``lr: 1e-3``, which YAML reads as a string) is read as the number; a
+  float must be finite and an int must fit 64 bits;
 - `Settings.validate` runs on construction and names the first impossible setting through
   `Settings.need`, always as ``section.key = value: rule``.
 """
@@ -19,6 +21,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import re
 import textwrap
 import types
 import typing
@@ -93,6 +96,10 @@ def build(klass, values: Mapping[str, Any], where: str):
         raise ConfigError(f"{where}: {err}") from None
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+"""A decimal number as text: YAML 1.1 reads ``1e-3`` (no dot) as a string."""
+
+
 def coerce(value: Any, hint: Any, where: str) -> Any:
     """Check `value` against the annotation `hint`; convert lists to tuples and ints to floats."""
     origin = typing.get_origin(hint)
@@ -114,10 +121,20 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
             return value
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not -(2**63) <= value < 2**63:
+                raise ConfigError(f"{where} = {value!r}: out of range for an integer setting")
             return value
     elif hint is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value.strip())
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise ConfigError(f"{where} = {value!r}: must be a finite number")
+            return number
     elif hint is str:
         if isinstance(value, str):
             return value

@@ -107,24 +107,25 @@ class VAEConfig(Settings):
 
         need(self.n_identities >= 2, "n_identities", "needs at least 2 (unknown + one identity)")
         need(self.behavior_dim >= 0, "behavior_dim", "must be >= 0")
-        need(self.latent_dim >= 1, "latent_dim", "must be >= 1")
-        need(self.hidden_dim >= 1, "hidden_dim", "must be >= 1")
-        need(self.read_in_factors >= 0, "read_in_factors", "must be >= 0")
+        # Upper bounds: far beyond any useful model, they stop a typo before an allocation fails.
+        need(1 <= self.latent_dim <= 4096, "latent_dim", "must be in [1, 4096]")
+        need(1 <= self.hidden_dim <= 16384, "hidden_dim", "must be in [1, 16384]")
+        need(0 <= self.read_in_factors <= 4096, "read_in_factors", "must be in [0, 4096]")
         need(self.latent in LATENTS, "latent", f"choose one of {LATENTS}")
         need(self.latent_prior in ("ar1", "iid"), "latent_prior", "choose 'ar1' or 'iid'")
         need(self.encoder in ENCODERS, "encoder", f"choose one of {ENCODERS}")
         need(self.readout in READOUTS, "readout", f"choose one of {READOUTS}")
         need(self.recon_loss in RECON_LOSSES, "recon_loss", f"choose one of {RECON_LOSSES}")
-        need(self.encoder_layers >= 1, "encoder_layers", "must be >= 1")
-        need(self.decoder_layers >= 1, "decoder_layers", "must be >= 1")
+        need(1 <= self.encoder_layers <= 64, "encoder_layers", "must be in [1, 64]")
+        need(1 <= self.decoder_layers <= 64, "decoder_layers", "must be in [1, 64]")
         need(self.n_heads >= 1 and self.hidden_dim % self.n_heads == 0, "n_heads", f"must divide hidden_dim={self.hidden_dim}")
         need(0.0 <= self.dropout < 1.0, "dropout", "must be in [0, 1)")
         need(self.dt > 0, "dt", "must be a positive number of seconds")
         need(all(t >= 0 for t in self.behavior_taus) and len(self.behavior_taus) >= 1, "behavior_taus", "needs at least one tau >= 0")
-        need(self.behavior_history >= 0, "behavior_history", "must be >= 0")
-        need(self.behavior_nonlinear >= 0, "behavior_nonlinear", "must be >= 0")
+        need(0 <= self.behavior_history <= 100_000, "behavior_history", "must be in [0, 100000]")
+        need(0 <= self.behavior_nonlinear <= 1024, "behavior_nonlinear", "must be in [0, 1024]")
         need(self.huber_delta > 0, "huber_delta", "must be > 0")
-        need(self.max_len >= 1, "max_len", "must be >= 1")
+        need(1 <= self.max_len <= 1_000_000, "max_len", "must be in [1, 1000000]")
 
     @property
     def use_positional(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -74,7 +76,11 @@ class IdentityReadIn(nn.Module):
         outer = (A[:, :, None] * A[:, None, :]).reshape(V - 1, k * k)
         prec = (w @ outer).reshape(B, T, k, k) + torch.eye(k, dtype=x.dtype, device=x.device)
         rhs = (w * X[..., 1:]) @ A  # (B, T, k)
-        chol = torch.linalg.cholesky(prec)
+        # cholesky_ex: weights gone non-finite (a learning rate far too high) give NaN here, which
+        # the training loop's guard against non-finite losses handles, instead of an exception.
+        chol, info = torch.linalg.cholesky_ex(prec)
+        if bool((info != 0).any()):
+            chol = torch.where((info != 0)[..., None, None], torch.full_like(chol, math.nan), chol)
         f = torch.cholesky_solve(rhs[..., None], chol).squeeze(-1)
         var = torch.cholesky_inverse(chol).diagonal(dim1=-2, dim2=-1)
         return linear, torch.cat([f, torch.log(var)], dim=-1)

@@ -76,13 +76,14 @@ class TrainConfig(Settings):
     def validate(self) -> None:
         need = self.need
 
-        need(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "must be a positive integer")
+        need(isinstance(self.epochs, int) and 1 <= self.epochs <= 1_000_000, "epochs", "must be in [1, 1000000]")
         need(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0, "lr", "the learning rate must be > 0")
         need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         need(self.warmup_epochs >= 0, "warmup_epochs", "must be >= 0")
         need(0 < self.min_lr_ratio <= 1, "min_lr_ratio", "must be in (0, 1]")
         need(0 <= self.cosine_portion <= 1, "cosine_portion", "must be in [0, 1]")
-        need(isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size", "must be a positive integer")
+        need(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 1_000_000, "batch_size",
+             "must be in [1, 1000000]")
         need(self.kl_schedule in ("constant", "linear", "step", "cyclical"), "kl_schedule", "choose constant, linear, step or cyclical")
         need(self.kl_warmup_epochs >= 0 and (self.kl_schedule != "cyclical" or self.kl_warmup_epochs > 0), "kl_warmup_epochs", "must be >= 0 (> 0 for cyclical)")
         need(self.beta >= 0, "beta", "must be >= 0")
@@ -92,3 +93,5 @@ class TrainConfig(Settings):
         for name in ("neuron_dropout", "behavior_dropout", "prior_dropout"):
             need(0 <= getattr(self, name) < 1, name, "must be in [0, 1)")
         need(self.max_bad_steps >= 1, "max_bad_steps", "must be >= 1")
+        # numpy's and torch's generators take seeds in [0, 2**32)
+        need(0 <= self.seed < 2**32, "seed", "must be in [0, 4294967295]")
