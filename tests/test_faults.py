@@ -125,7 +125,7 @@ class TestImpossibleSettingsAreRefusedFirst:
     @pytest.mark.parametrize(
         "sets, message",
         [
-            (["data.window_T=5000"], "window_T=5000 frames is longer than every recording"),
+            (["data.window_T=3000"], "window_T=3000 frames is longer than every recording"),
             (["data.stride=0"], "data.stride = 0"),
             (["model.latent_dim=0"], "model.latent_dim = 0"),
             (["train.lr=0"], "train.lr = 0.0"),
