@@ -140,3 +140,41 @@ class TestImpossibleSettingsAreRefusedFirst:
         assert res.returncode == 2, res.stdout + res.stderr
         assert message in res.stderr and "Traceback" not in res.stderr
         assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_a_full_disk_mid_training_says_what_was_kept(tmp_path, monkeypatch):
+    """Issue 22: a full disk ended in `OSError: [Errno 28]` mid-epoch, with no word about
+    what was saved. Now: the package's error naming the file, the previous checkpoint intact,
+    no temporary file left."""
+    import errno
+
+    import torch
+
+    import ceneurovae
+    from ceneurovae.errors import WriteError
+    from ceneurovae.training import checkpoint as checkpoint_module
+
+    ds, _ = toy_cohort(n_animals=4, T=200)
+    config = {"train.epochs": 4, "model.hidden_dim": 32, "model.latent_dim": 4, "model.n_heads": 2,
+              "model.behavior_history": 20, "data.window_T": 50, "data.stride": 25, "train.quiet": True,
+              "train.early_stopping": 0}
+    real_save = torch.save
+    calls = {"n": 0}
+
+    def save_until_the_disk_is_full(obj, fh, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] > 3:  # best.pt and last.pt of epoch 1, best.pt of epoch 2; then the disk is full
+            fh.write(b"partial")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(obj, fh, *a, **kw)
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", save_until_the_disk_is_full)
+    run = tmp_path / "run"
+    with pytest.raises(WriteError) as err:
+        ceneurovae.fit(ds, config=config, seed=0, run_dir=run)
+    message = str(err.value)
+    assert "could not write" in message and "No space left on device" in message
+    assert "its previous content is unchanged" in message
+    monkeypatch.setattr(checkpoint_module.torch, "save", real_save)
+    assert load_checkpoint(run / "last.pt")["epoch"] == 0  # the last complete checkpoint, epoch 1
+    assert not [p.name for p in run.iterdir() if ".tmp-" in p.name]

@@ -51,6 +51,7 @@ from .training import (
     select_device,
     world_size,
 )
+from .utils import atomic_open
 
 __all__ = ["fit", "load", "check_resume", "Trained", "Calibration", "calibrate", "choose_refine_prior", "install_linear_readout",
            "common_vocabulary", "select_device", "is_main_process", "DEFAULT_BEHAVIORS",
@@ -279,5 +280,5 @@ def _write_summary(path: str, trained: Trained, n_identities: int, dev: torch.de
         "linear_readout": linear_info,
         "calibration": cal.to_dict(),
     }
-    with open(path, "w") as fh:
+    with atomic_open(path, "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)

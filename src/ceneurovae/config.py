@@ -36,6 +36,7 @@ from .io.options import ReadOptions
 from .model.config import VAEConfig
 from .settings import Settings, build, commented_yaml
 from .training.config import TrainConfig
+from .utils import atomic_open
 
 __all__ = ["DataConfig", "Config", "load_config", "parse_overrides", "read_yaml"]
 
@@ -128,7 +129,7 @@ class Config:
         else:
             text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
+            with atomic_open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
         return text
 

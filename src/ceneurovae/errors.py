@@ -65,6 +65,11 @@ class CheckpointError(CeNeuroVAEError):
     """A checkpoint that cannot be loaded safely (damaged, foreign, or holding code)."""
 
 
+class WriteError(CeNeuroVAEError, OSError):
+    """A file could not be written (a full disk, a folder without write permission); the
+    previous version of the file is left as it was."""
+
+
 class TrainingError(CeNeuroVAEError, RuntimeError):
     """Training cannot go on (for example, too many consecutive non-finite losses)."""
 

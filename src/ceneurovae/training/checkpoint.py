@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
+from ..utils import atomic_open
 from ..version import __version__
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "CHECKPOINT_FORMAT"]
@@ -36,37 +37,11 @@ CHECKPOINT_FORMAT = "ceneurovae-checkpoint-v1"
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
-    """Write `payload` to `path` atomically (temporary file, fsync, rename)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    """Write `payload` to `path` whole or not at all (`utils.atomic_open`: a full disk is a
+    `WriteError` that leaves the previous checkpoint as it was)."""
     payload = {"format": CHECKPOINT_FORMAT, **payload}
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _sync_folder(folder)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _sync_folder(folder: str) -> None:
-    """Flush the folder's entry of the renamed file to disk (POSIX; a no-op where folders
-    cannot be opened, as on Windows), so that a power cut after the rename keeps the new file."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_open(path, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

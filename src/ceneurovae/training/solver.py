@@ -31,6 +31,7 @@ from ..errors import CheckpointError, ConfigError, TrainingError
 from ..inference import spread_table
 from ..model import unwrap
 from ..model.loss import elbo_loss, kl_weight
+from ..utils import atomic_open
 from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .distributed import is_main_process
@@ -386,7 +387,7 @@ class Solver:
             raise ConfigError("the training loader yields no batches (no windows: check window_T and the recordings)")
         if run_dir is not None and self.main and os.path.isdir(run_dir):
             for name in os.listdir(run_dir):  # temporary files of a run killed while writing
-                if name.startswith(".") and ".pt.tmp-" in name:
+                if name.startswith(".") and ".tmp-" in name:
                     os.remove(os.path.join(run_dir, name))
         board = _tensorboard(run_dir) if (cfg.tensorboard and run_dir is not None and self.main) else None
 
@@ -534,10 +535,8 @@ def _bad_steps_message(n: int, epoch: int, lr: float) -> str:
 
 
 def _write_metrics(path: str, history: list[EpochRecord]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as fh:
+    with atomic_open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(EpochRecord._fields)
         for h in history:
             writer.writerow(h)
-    os.replace(tmp, path)
