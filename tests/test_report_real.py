@@ -278,3 +278,13 @@ def test_the_rendered_page(written):
     first = " ".join(seen["first"])
     assert re.search(r"(The model|The baseline) .* (better|worse) than", first), first
     assert "mean R²" in first  # the comparison table starts on the first screen
+
+
+def test_a_tie_is_not_called_a_win():
+    from ceneurovae.evaluation.evaluate import verdict
+
+    words = verdict({"methods": {"model": {"behavior_only": {"mean": 1e-5}},
+                                 "identity_mean": {"behavior_only": {"mean": -2e-5}}},
+                     "labels": {"identity_mean": "per-identity mean"}})
+    assert words == ["The model predicts activity from behavior alone no better than the baseline per-identity mean: "
+                     "R² 0.000 against 0.000 (mean over neurons)."]

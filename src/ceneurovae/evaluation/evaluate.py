@@ -281,7 +281,7 @@ def evaluate(
     if unknown:
         warnings.warn(
             f"labeled neurons whose identity the model never learned are not scored (nor hidden): "
-            f"{sum(map(len, unknown.values()))} in {len(unknown)} animals, e.g. {next(iter(unknown.items()))}",
+            f"{sum(map(len, unknown.values()))} in {_plural(len(unknown), 'animal')}, e.g. {next(iter(unknown.items()))}",
             DataWarning, stacklevel=2,
         )
     predictions: dict[str, list[dict[str, np.ndarray | None]]] = {"model": []}
@@ -514,13 +514,21 @@ def verdict(summary: dict[str, Any]) -> list[str]:
             continue
         best = max(others, key=others.get)
         name = labels.get(best, best)
-        if others[best] > model:
-            out.append(f"The baseline {name} {task} better than the model: R² {others[best]:.3f} against "
-                       f"{model:.3f} (mean over neurons).")
+        if abs(others[best] - model) < 0.005:  # a tie at the printed precision is no win
+            out.append(f"The model {task} no better than the baseline {name}: R² {_r2(model)} against "
+                       f"{_r2(others[best])} (mean over neurons).")
+        elif others[best] > model:
+            out.append(f"The baseline {name} {task} better than the model: R² {_r2(others[best])} against "
+                       f"{_r2(model)} (mean over neurons).")
         else:
-            out.append(f"The model {task} better than every baseline: R² {model:.3f}, the best baseline "
-                       f"({name}) {others[best]:.3f} (mean over neurons).")
+            out.append(f"The model {task} better than every baseline: R² {_r2(model)}, the best baseline "
+                       f"({name}) {_r2(others[best])} (mean over neurons).")
     return out
+
+
+def _r2(x: float) -> str:
+    """3 decimals, never "-0.000"."""
+    return f"{0.0 if abs(x) < 5e-4 else x:.3f}"
 
 
 # -- the table -------------------------------------------------------------------------------

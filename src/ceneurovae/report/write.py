@@ -497,11 +497,11 @@ def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPrediction
 
     for a, rev in zip(animals, reversals, strict=True):
         sel = table["uid"] == a.rec.uid
-        rows.append([a.rec.uid, ROLES.get(roles.get(a.rec.uid, ""), ""), round(a.rec.n_frames * a.rec.dt / 60, 1),
+        rows.append([a.rec.uid, ROLES.get(roles.get(a.rec.uid, ""), ""), f"{a.rec.n_frames * a.rec.dt / 60:.1f}",
                      a.rec.n_neurons, a.rec.n_labeled, len(rev),
                      *[med(table[k][sel].astype(np.float64)) for k in kinds]])
     if len(animals) > 1:
-        rows.append(["all (median over all their neurons)", "", round(sum(a.rec.n_frames * a.rec.dt for a in animals) / 60, 1),
+        rows.append(["all (median over all their neurons)", "", f"{sum(a.rec.n_frames * a.rec.dt for a in animals) / 60:.1f}",
                      sum(a.rec.n_neurons for a in animals), sum(a.rec.n_labeled for a in animals),
                      sum(len(r) for r in reversals), *[med(table[k].astype(np.float64)) for k in kinds]])
     return header, rows
@@ -524,7 +524,7 @@ def _model_rows(trained, history: Sequence[EpochRecord], best: int | None, obser
         ["best validation loss", "–" if best_rec is None else round(best_rec.val, 4)],
         ["training time", f"{sum(h.seconds for h in history) / 60:.1f} min" if history else "–"],
         ["animals", f"{plural(len(trained.train_uids), 'animal')} trained on, {len(trained.val_uids)} for validation "
-                    "(they chose the early-stopping epoch and the calibration)"],
+                    "(validation animals chose the early-stopping epoch and the calibration)"],
         ["imputation", f"{1 - trained.linear_mix:g} x latent read-out + {trained.linear_mix:g} x linear conditional "
                        "on the visible neurons (weight chosen on the validation animals)"],
         ["behavior-only scale", f"{trained.behavior_scale:g} (chosen on the validation animals)"],
