@@ -40,7 +40,7 @@ class TestCommand:
             trained.save(tmp_path / "model.pt")
             res = run_cli("evaluate", tmp_path / "model.pt", tmp_path / "cohort.h5", "--no-baselines")
             assert res.returncode == 0, res.stderr
-            assert "validation animals" in res.stdout and f"held out: {len(trained.val_uids)} animals" in res.stdout
+            assert "validation animals" in res.stdout and f"held out: {len(trained.val_uids)} animal" in res.stdout
             # with weight, its moments hold the validation animals: only animals never used are scored
             trained.model.linear.set_mix(0.5)
             trained.save(tmp_path / "model.pt")

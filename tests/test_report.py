@@ -258,8 +258,11 @@ class TestHtml:
                                       "ridge": {"imputation": {"mean": 0.12}}},
                           "latent": {"active_units": 5, "kl_per_dim": [0.1, 0.2]}}}
         html = evaluation_tables(ev)
-        assert "<th>imputation</th>" in html and "<th>decoding velocity</th>" in html
-        assert "behavior ridge" in html and "0.41" in html and "latent.active_units" in html
+        # the columns of `ceneurovae evaluate`'s table, with their words; the rest folded away
+        assert "<th>impute (mean R²)</th>" in html and "<th>velocity</th>" in html
+        assert "<b>impute</b>: hidden neurons vs the data" in html
+        assert "behavior ridge" in html and "0.41" in html
+        assert re.search(r"<details>.*latent\.active_units.*</details>", html, flags=re.S)
         assert "median" not in html and "kl_per_dim" not in html
 
     def test_unusable_evaluation_is_a_note(self):

@@ -16,7 +16,9 @@ Which animals are held out (scored) and which fit the baselines:
   epoch, a mild optimism; animals never used at all are the unbiased choice);
 - otherwise every animal of DATA is held out and no baselines are fitted.
 
-Animals the model was trained on are never scored.
+Animals the model was trained on are never scored, nor animals without a labeled neuron whose
+identity the model knows (nothing about them can be scored: the command says so and stops
+when no other animal is left).
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     add_read_options(parser, from_config=True)
     parser.set_defaults(func=run)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
         from ..simulation import load_truth
 
         truth = load_truth(args.truth)
-    print(f"held out: {len(test)} animals, {how}")
+    print(f"held out: {_plural(len(test), 'animal')}, {how}")
     if use_baselines:
-        print(f"baselines fitted on {len(train)} animals")
+        print(f"baselines fitted on {_plural(len(train), 'animal')}")
     elif not args.no_baselines:
         print("no training animals given (--train-data): no baselines")
     ev = evaluate(trained, test, truth, train_datasets=train if use_baselines else None,

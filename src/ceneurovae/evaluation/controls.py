@@ -61,7 +61,8 @@ def latent_diagnostics(trained, recordings: Sequence[Recording], *, seed: int = 
     - ``posterior_mean_variance`` (Z,): variance over frames (windows) of the posterior
       mean; ``active_units``: how many exceed `threshold` (Burda et al. 2016);
     - ``elbo_per_entry``: -(reconstruction NLL + KL) / observed labeled entries, nats
-      (``likelihood`` says which reconstruction loss; only ``gaussian`` is a likelihood).
+      (``likelihood`` says which reconstruction loss; only ``gaussian`` is a likelihood);
+      NaN when the recordings have no labeled entry.
     """
     model = trained.model
     cfg = model.cfg
@@ -96,7 +97,10 @@ def latent_diagnostics(trained, recordings: Sequence[Recording], *, seed: int = 
     model.train(was_training)
     mu = np.concatenate(mus) if mus else np.zeros((0, Z))
     var = mu.var(0) if len(mu) > 1 else np.zeros(Z)
-    n_obs = max(n_obs, 1.0)
+    # No labeled entry (an animal without a neuron the model knows): no ELBO to give.
+    def per_entry(x: float) -> float:
+        return x / n_obs if n_obs > 0 else float("nan")
+
     return {
         "latent_dim": int(Z),
         "latent": cfg.latent,
@@ -105,9 +109,9 @@ def latent_diagnostics(trained, recordings: Sequence[Recording], *, seed: int = 
         "posterior_mean_variance": var.tolist(),
         "active_units": int((var > threshold).sum()),
         "active_threshold": float(threshold),
-        "elbo_per_entry": -(recon + kl) / n_obs,
-        "recon_per_entry": recon / n_obs,
-        "kl_per_entry": kl / n_obs,
+        "elbo_per_entry": per_entry(-(recon + kl)),
+        "recon_per_entry": per_entry(recon),
+        "kl_per_entry": per_entry(kl),
         "likelihood": cfg.recon_loss,
         "windows": len(ds),
     }

@@ -66,11 +66,20 @@ __all__ = [
     "FRACTION_OF",
     "LEAK_TOLERANCE",
     "METRICS",
+    "NOT_SCORED_REASON",
+    "TABLE_COLUMNS",
     "Evaluation",
     "evaluate",
     "format_table",
     "verdict",
 ]
+NOT_SCORED_REASON = (
+    "no neuron whose identity the model knows: reconstruction, imputation and behavior-only prediction "
+    "are scored on identified neurons, the ELBO counts their entries, and a latent that saw no identified "
+    "neuron decodes the behavior the encoder is given, not the neurons"
+)
+"""Why an animal without a labeled neuron known to the model is not scored."""
+
 LEAK_TOLERANCE = 1e-3
 """Largest change (z units) of an imputation allowed when the hidden neurons' own traces are scrambled."""
 
@@ -247,6 +256,16 @@ def evaluate(
 
     vocab = trained.vocabulary
     behaviors = list(trained.behavior_names)
+    not_scored = [r.uid for r in recs if not (vocabulary_identity(r, vocab) > 0).any()]
+    if not_scored:
+        if len(not_scored) == len(recs):
+            raise DataError(
+                f"nothing can be scored on {', '.join(not_scored)}: {NOT_SCORED_REASON}. Evaluate on animals "
+                "with labeled neurons (give their labels, e.g. --labels)"
+            )
+        warnings.warn(f"animals {not_scored} are not scored: {NOT_SCORED_REASON}", DataWarning, stacklevel=2)
+        recs = [r for r in recs if r.uid not in set(not_scored)]
+        uids = [r.uid for r in recs]
     animals = []
     for rec in recs:
         identity = vocabulary_identity(rec, vocab)
@@ -262,7 +281,7 @@ def evaluate(
     if unknown:
         warnings.warn(
             f"labeled neurons whose identity the model never learned are not scored (nor hidden): "
-            f"{sum(map(len, unknown.values()))} in {len(unknown)} animals, e.g. {next(iter(unknown.items()))}",
+            f"{sum(map(len, unknown.values()))} in {_plural(len(unknown), 'animal')}, e.g. {next(iter(unknown.items()))}",
             DataWarning, stacklevel=2,
         )
     predictions: dict[str, list[dict[str, np.ndarray | None]]] = {"model": []}
@@ -318,6 +337,7 @@ def evaluate(
         "n_labeled": int(len(neurons["uid"])),
         "n_hidden": int(neurons["hidden"].sum()),
         "unknown_to_model": unknown,
+        "not_scored": {u: NOT_SCORED_REASON for u in not_scored},
         "leak_check": {"max_change": leaks, "tolerance": LEAK_TOLERANCE, "leaking": leaking},
         "truth": truth is not None,
         "behaviors": behaviors,
@@ -494,13 +514,21 @@ def verdict(summary: dict[str, Any]) -> list[str]:
             continue
         best = max(others, key=others.get)
         name = labels.get(best, best)
-        if others[best] > model:
-            out.append(f"The baseline {name} {task} better than the model: R² {others[best]:.3f} against "
-                       f"{model:.3f} (mean over neurons).")
+        if abs(others[best] - model) < 0.005:  # a tie at the printed precision is no win
+            out.append(f"The model {task} no better than the baseline {name}: R² {_r2(model)} against "
+                       f"{_r2(others[best])} (mean over neurons).")
+        elif others[best] > model:
+            out.append(f"The baseline {name} {task} better than the model: R² {_r2(others[best])} against "
+                       f"{_r2(model)} (mean over neurons).")
         else:
-            out.append(f"The model {task} better than every baseline: R² {model:.3f}, the best baseline "
-                       f"({name}) {others[best]:.3f} (mean over neurons).")
+            out.append(f"The model {task} better than every baseline: R² {_r2(model)}, the best baseline "
+                       f"({name}) {_r2(others[best])} (mean over neurons).")
     return out
+
+
+def _r2(x: float) -> str:
+    """3 decimals, never "-0.000"."""
+    return f"{0.0 if abs(x) < 5e-4 else x:.3f}"
 
 
 # -- the table -------------------------------------------------------------------------------
@@ -513,26 +541,40 @@ def _get(d: dict, *keys):
     return d
 
 
-_COLUMNS = [
-    # header, path into a method's summary, needs truth
-    ("recon", ("reconstruction", "mean"), False),
-    ("recon*", ("reconstruction_vs_signal", "mean"), True),
-    ("impute", ("imputation", "mean"), False),
-    ("behavior", ("behavior_only", "mean"), False),
-    ("velocity", ("decoding", "velocity"), False),
-    ("states", ("internal_states", "mean"), True),
-    ("impute/ceil", ("fraction_of_ceiling", "imputation", "fraction_mean"), True),
+TABLE_COLUMNS = [
+    # header, path into a method's summary, needs truth, what it is
+    ("recon", ("reconstruction", "mean"), False,
+     "reconstruction of the observed neurons vs the data"),
+    ("recon*", ("reconstruction_vs_signal", "mean"), True,
+     "reconstruction vs the noiseless truth"),
+    ("impute", ("imputation", "mean"), False,
+     "hidden neurons vs the data, predicted from the other neurons and behavior"),
+    ("behavior", ("behavior_only", "mean"), False,
+     "activity predicted from behavior alone vs the data"),
+    ("velocity", ("decoding", "velocity"), False,
+     "cross-validated R² of velocity decoded by ridge from the latent (model) or factors (low-rank)"),
+    ("states", ("internal_states", "mean"), True,
+     "cross-validated R² of the internal states decoded from the same"),
+    ("impute/ceil", ("fraction_of_ceiling", "imputation", "fraction_mean"), True,
+     "mean imputation R² / mean R² of the truth's predictable part on the same neurons"),
 ]
+"""The columns of the evaluation table, the same in the terminal (`format_table`) and in the
+report: header, path into a method's summary, whether it needs ground truth, what it is.
+Every R² is the mean over neurons."""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def format_table(summary: dict[str, Any]) -> str:
     """The text table of an evaluation summary (see `Evaluation.table`)."""
     truth = summary.get("truth", False)
-    cols = [c for c in _COLUMNS if truth or not c[2]]
+    cols = [c for c in TABLE_COLUMNS if truth or not c[2]]
     labels = summary.get("labels", {})
     test, train = summary["animals"]["test"], summary["animals"]["train"]
     lines = [
-        f"held-out animals: {len(test)} ({_short(test)}); baselines fitted on {len(train)} training animals"
+        f"held-out animals: {len(test)} ({_short(test)}); baselines fitted on {_plural(len(train), 'training animal')}"
         + ("" if train else " (no baselines)"),
         f"hidden for imputation: {summary['n_hidden']} of {summary['n_labeled']} labeled neurons "
         f"(hide_fraction {summary['hide_fraction']:g}, seed {summary['seed']}); R² = mean over neurons",
@@ -540,40 +582,38 @@ def format_table(summary: dict[str, Any]) -> str:
     ]
     lines += [*(summary.get("verdict") or verdict(summary)), ""] if summary.get("methods") else []
     width = max([len(labels.get(m, m)) for m in summary["methods"]] + [6]) + 2
-    lines.append("method".ljust(width) + "".join(f"{h:>12}" for h, _, _ in cols))
+    lines.append("method".ljust(width) + "".join(f"{h:>12}" for h, *_ in cols))
     for m, s in summary["methods"].items():
         cells = []
-        for _, path, _ in cols:
+        for _, path, *_ in cols:
             v = _get(s, *path)
             if isinstance(v, (int, float)) and np.isfinite(v):
                 cells.append(f"{0.0 if abs(v) < 5e-4 else v:>12.3f}")  # no "-0.000"
             else:
                 cells.append(f"{'-':>12}")
         lines.append(labels.get(m, m).ljust(width) + "".join(cells))
-    lines += [
-        "",
-        "recon: reconstruction of observed neurons vs data"
-        + ("; recon*: vs the noiseless truth" if truth else ""),
-        "impute: hidden neurons vs data, predicted from the other neurons and behavior; behavior: from behavior alone vs data",
-        "velocity: CV R² of velocity decoded by ridge from the latent (model) or factors (low-rank)"
-        + ("; states: CV R² of the internal states from the same" if truth else ""),
-    ]
-    if truth:
-        lines.append("impute/ceil: mean imputation R² / mean R² of the truth's predictable part on the same neurons")
+    lines.append("")
+    lines += [f"{h}: {what}" for h, _, _, what in cols]
     lat = summary.get("latent")
     if lat:
         kl = ", ".join(f"{v:.2f}" for v in lat["kl_per_dim"])
+        elbo = lat.get("elbo_per_entry")
+        elbo_text = (f"; held-out ELBO {elbo:.3f} nats per observed entry ({lat['likelihood']})"
+                     if isinstance(elbo, (int, float)) and np.isfinite(elbo) else "")
         lines.append(
             f"latent: {lat['active_units']} of {lat['latent_dim']} dimensions active "
-            f"(posterior-mean variance > {lat['active_threshold']:g}); held-out ELBO {lat['elbo_per_entry']:.3f} "
-            f"nats per observed entry ({lat['likelihood']}); KL per dimension ({lat['kl_unit']}): {kl}"
+            f"(posterior-mean variance > {lat['active_threshold']:g}){elbo_text}; "
+            f"KL per dimension ({lat['kl_unit']}): {kl}"
         )
     leak = summary.get("leak_check")
     if leak and leak["leaking"]:
         lines.append(f"WARNING: the imputations of {', '.join(leak['leaking'])} depend on the hidden neurons' own "
                      "traces (they change when those are scrambled): their imputation scores are not valid")
-    elif leak:
+    elif leak and summary.get("n_hidden", 0) > 0:
         lines.append("leak check: scrambling the hidden neurons' own traces leaves every method's imputation unchanged")
+    skipped = summary.get("not_scored") or {}
+    if skipped:
+        lines.append(f"not scored: {', '.join(skipped)} ({NOT_SCORED_REASON})")
     sc = summary.get("shuffle_control")
     if sc:
         lines.append(

@@ -25,6 +25,7 @@ __all__ = [
     "REVERSAL_CLASSES",
     "AnimalPredictions",
     "behavior_label",
+    "observed_behaviors",
     "predict_animal",
     "reversal_intervals",
     "event_segments",
@@ -53,6 +54,22 @@ def behavior_label(name: str) -> str:
     unit = BEHAVIOR_UNITS.get(name)
     text = name.replace("_", " ")
     return f"{text} ({unit})" if unit else text
+
+
+def observed_behaviors(recordings: Sequence[Recording], names: Sequence[str]) -> list[str]:
+    """The behaviors of `names` observed (mask True) in at least one frame of `recordings`.
+
+    A channel never observed (e.g. pumping, all NaN in a file) is not a behavior of those
+    animals: the model saw it as unknown, so the report neither draws it nor drives the
+    model with it.
+    """
+    out = []
+    for name in names:
+        for r in recordings:
+            if name in r.behavior_names and r.behavior_mask[:, r.behavior_names.index(name)].any():
+                out.append(name)
+                break
+    return out
 
 
 # -- predictions of one animal -----------------------------------------------------------------
@@ -229,7 +246,8 @@ def principal_components(latents: Sequence[np.ndarray], n: int = 2) -> tuple[lis
 
 @torch.no_grad()
 def latent_traversal(trained, dims: Sequence[int], identities: Sequence[int], behavior: np.ndarray,
-                     sweep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     sweep: np.ndarray | None = None, behavior_mask: np.ndarray | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Decode while one latent dimension moves away from the prior mean, the others held there.
 
     The behavior is held constant at `behavior` (D,) in physical units for a whole window
@@ -242,6 +260,7 @@ def latent_traversal(trained, dims: Sequence[int], identities: Sequence[int], be
     identities : vocabulary indices to decode
     behavior : (D,) physical units
     sweep : values of the swept dimension, in prior standard deviations (default -2..2, 9 steps)
+    behavior_mask : (D,) False for a behavior given to the model as unknown (one it never saw)
 
     Returns
     -------
@@ -259,9 +278,13 @@ def latent_traversal(trained, dims: Sequence[int], identities: Sequence[int], be
     T, P, S = trained.window_T, cfg.behavior_history, sweep.size
     B = len(dims) * S + 1  # the last row: every dimension at the prior mean
     b = torch.as_tensor(trained.scaler.transform(np.asarray(behavior, dtype=np.float32)), device=device)
+    known = torch.ones(b.shape[-1], dtype=torch.bool, device=device)
+    if behavior_mask is not None:
+        known = torch.as_tensor(np.asarray(behavior_mask, dtype=bool), device=device)
+        b = torch.where(known, b, torch.zeros_like(b))
     beh = b.expand(B, T, -1).contiguous()
     past = b.expand(B, P, -1).contiguous()
-    feats = model.behavior_features(beh, torch.ones_like(beh, dtype=torch.bool), past, torch.ones_like(past, dtype=torch.bool))
+    feats = model.behavior_features(beh, known.expand(B, T, -1).contiguous(), past, known.expand(B, P, -1).contiguous())
     z = model.prior_mean(B, T, device)
     for i, d in enumerate(dims):
         rows = slice(i * S, (i + 1) * S)
@@ -280,12 +303,17 @@ def latent_traversal(trained, dims: Sequence[int], identities: Sequence[int], be
 
 
 def synthetic_behavior(names: Sequence[str], dt: float, reference: Sequence[Recording] = (),
+                       observed: Sequence[str] | None = None,
                        ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[float, float]]]:
     """A behavior trajectory with a reversal and a feeding bout, in physical units.
 
     Forward movement for 100 s, a 12 s reversal, forward again, and a 60 s feeding bout while moving forward. Speeds,
     head curvature and pumping rates are typical values of the `reference` recordings
     (percentiles) when given, else round numbers for C. elegans on food.
+
+    `observed` (default: every name) lists the behaviors the model saw; the others are 0
+    and must be passed to the model as unknown (mask False). Without pumping among them
+    there is no feeding bout.
 
     Returns
     -------
@@ -311,16 +339,21 @@ def synthetic_behavior(names: Sequence[str], dt: float, reference: Sequence[Reco
     duration = 300.0
     time = np.arange(int(round(duration / dt))) * dt
     intervals = {"reversal": (100.0, 112.0), "feeding bout": (180.0, 240.0)}
+    observed = list(names) if observed is None else list(observed)
+    if "pumping" not in observed or "pumping" not in names:
+        del intervals["feeding bout"]
 
     def bump(lo: float, hi: float, rise: float) -> np.ndarray:
         """1 inside [lo, hi], 0 outside, with smooth (logistic) edges of about `rise` seconds."""
         return 1.0 / (1.0 + np.exp(-(time - lo) / rise * 4)) - 1.0 / (1.0 + np.exp(-(time - hi) / rise * 4))
 
     rev = bump(*intervals["reversal"], 1.5)
-    feed = bump(*intervals["feeding bout"], 3.0)
+    feed = bump(*intervals["feeding bout"], 3.0) if "feeding bout" in intervals else np.zeros(time.size)
     columns = []
     for name in names:
-        if name == "velocity":
+        if name not in observed:  # unknown to the model: no value (the caller masks it)
+            columns.append(np.zeros(time.size))
+        elif name == "velocity":
             columns.append(forward + (backward - forward) * rev)
         elif name == "pumping":
             # Pumping pauses during the reversal, as it does in worms.
@@ -330,16 +363,22 @@ def synthetic_behavior(names: Sequence[str], dt: float, reference: Sequence[Reco
     return time, np.stack(columns, 1).astype(np.float32), intervals
 
 
-def generate_settled(trained, behavior: np.ndarray, identities: Sequence[str], lead_s: float = 120.0) -> np.ndarray:
+def generate_settled(trained, behavior: np.ndarray, identities: Sequence[str], lead_s: float = 120.0,
+                     behavior_mask: np.ndarray | None = None) -> np.ndarray:
     """`Trained.generate`, after `lead_s` seconds of the first frame's behavior that are then dropped.
 
     The behavior filters reach back up to a minute; without a lead-in, the first minute
     of generated activity would show them filling up rather than a response to behavior.
+    `behavior_mask` (T, D) or (D,): False marks a behavior the model gets as unknown.
     """
     behavior = np.asarray(behavior, dtype=np.float32)
     lead = int(round(lead_s / trained.model.cfg.dt))
     padded = np.concatenate([np.repeat(behavior[:1], lead, axis=0), behavior])
-    return trained.generate(padded, list(identities))[lead:]
+    mask = None
+    if behavior_mask is not None:
+        mask = np.broadcast_to(np.asarray(behavior_mask, dtype=bool), behavior.shape)
+        mask = np.concatenate([np.repeat(mask[:1], lead, axis=0), mask])
+    return trained.generate(padded, list(identities), behavior_mask=mask)[lead:]
 
 
 # -- choosing neurons --------------------------------------------------------------------------

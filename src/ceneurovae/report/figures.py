@@ -176,43 +176,69 @@ def plot_training(history: Sequence[Any], best_epoch: int | None = None):
 
 
 @_figure_function
-def plot_kl_per_dimension(kl: np.ndarray, threshold: float = 0.01, unit: str = "nats per frame"):
-    """Bars of the held-out KL of each latent dimension, largest first, with the active threshold.
+def plot_kl_per_dimension(kl: np.ndarray, threshold: float = 0.01, unit: str = "nats per frame",
+                          active: np.ndarray | None = None, rule: str = ""):
+    """Bars of the held-out KL of each latent dimension, largest first, colored by activity.
 
     Parameters
     ----------
     kl : (Z,) mean KL per dimension
-    threshold : a dimension is *active* when its KL exceeds this
+    threshold : without `active`, a dimension is *active* when its KL exceeds this (drawn
+        as a dashed line)
     unit : what the KL is per (for the axis label)
+    active : (Z,) bool, which dimensions are active by another rule (the report passes the
+        rule of ``ceneurovae evaluate``: posterior-mean variance over frames), so that the
+        figure and the evaluation count the same dimensions
+    rule : the words of that rule, for the title (e.g. ``"posterior-mean variance > 0.01"``)
     """
+    from matplotlib.patches import Patch
+
     kl = np.asarray(kl, dtype=np.float64).reshape(-1)
     order = np.argsort(-kl, kind="stable")
-    active = kl[order] > threshold
-    floor = max(threshold / 100, 1e-6)
+    by_kl = active is None
+    is_active = (kl > threshold) if by_kl else np.asarray(active, dtype=bool).reshape(-1)
+    if is_active.shape != kl.shape:
+        raise ConfigError(f"active has {is_active.size} entries, kl {kl.size}")
+    shown = is_active[order]
+    floor = max(threshold / 100, 1e-6) if by_kl else max(float(kl[kl > 0].min()) / 10 if (kl > 0).any() else 1e-6, 1e-6)
     fig = _new_figure(max(5.0, 0.32 * kl.size + 2), 3.6)
     ax = fig.subplots()
     x = np.arange(kl.size)
-    ax.bar(x[active], np.maximum(kl[order][active], floor), color=COLORS["reconstruction"], label="active")
-    ax.bar(x[~active], np.maximum(kl[order][~active], floor), color="0.7", label="inactive (collapsed)")
-    ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
+    colors = {True: COLORS["reconstruction"], False: "0.7"}
+    ax.bar(x, np.maximum(kl[order], floor), color=[colors[bool(a)] for a in shown])
+    handles = [Patch(color=colors[True], label="active")] if shown.any() else []
+    if not shown.all():
+        handles.append(Patch(color=colors[False], label="inactive (collapsed)"))
+    if by_kl:
+        handles.append(ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}"))
+        rule = rule or f"KL > {threshold:g}"
     ax.set_yscale("log")
-    ax.set_ylim(floor, max(kl.max(), threshold) * 3)
+    ax.set_ylim(floor, max(kl.max(), threshold if by_kl else floor) * 3)
     ax.set_xticks(x, [f"z{d}" for d in order], rotation=90 if kl.size > 24 else 0)
     ax.set_xlabel("latent dimension (sorted by KL)")
     ax.set_ylabel(f"KL ({unit})")
-    ax.set_title(f"KL per latent dimension, held-out animals: {int(active.sum())} of {kl.size} active")
-    ax.legend(loc="upper right")
+    ax.set_title(f"KL per latent dimension, analysed animals: {int(shown.sum())} of {kl.size} active"
+                 + (f"\n(active: {rule})" if rule else ""))
+    ax.legend(handles=handles, loc="upper right")
     return fig
 
 
 # -- 3. reconstruction -------------------------------------------------------------------------
 
 
-def _behavior_panels(axes, time, behavior, behavior_names, intervals) -> None:
+def _behavior_panels(axes, time, behavior, behavior_names, intervals, behavior_mask=None) -> None:
+    """One panel per behavior column; frames where `behavior_mask` is False are not drawn."""
+    behavior = np.asarray(behavior, dtype=np.float64)
+    if behavior_mask is not None:
+        behavior = np.where(np.asarray(behavior_mask, dtype=bool), behavior, np.nan)
     t, b = _break_gaps(time, behavior)
     for j, ax in enumerate(axes):
         ax.plot(t, b[:, j], color="k", lw=0.8)
         _shade(ax, intervals)
+        if not np.isfinite(b[:, j]).any():
+            ax.text(0.5, 0.5, "not observed", transform=ax.transAxes, ha="center", va="center", color="0.4")
+            ax.set_ylabel(behavior_label(behavior_names[j]).replace(" (", "\n("), rotation=0, ha="right", va="center")
+            continue
         lo, hi = np.nanmin(b[:, j]), np.nanmax(b[:, j])
         need = _MIN_SPAN.get(behavior_names[j], 1.0)
         if hi - lo < need:
@@ -233,17 +259,21 @@ def plot_reconstruction(
     behavior_names: Sequence[str],
     intervals: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     title: str = "",
+    behavior_mask: np.ndarray | None = None,
+    time_label: str = "time (s)",
 ):
     """Traces of chosen neurons with the model's predictions, behavior underneath.
 
     Parameters
     ----------
-    time : (T,) seconds
+    time : (T,) seconds (the report gives seconds from the start of the recording)
     data : (T, K) observed traces (z-scored; NaN where unobserved)
     predictions : label -> (T, K), e.g. ``{"reconstruction": ..., "imputed (hidden)": ...}``
     names : (K,) neuron names
     behavior : (T, D) physical units; behavior_names : (D,)
     intervals : named spans in seconds to shade, e.g. ``{"reversal": [(12.0, 20.5)]}``
+    behavior_mask : (T, D) False where a behavior is unknown (not drawn)
+    time_label : label of the time axis
     """
     data = np.asarray(data)
     K, D = data.shape[1], behavior.shape[1]
@@ -261,9 +291,10 @@ def plot_reconstruction(
             scores.append(f"{label} {r2:.2f}")
         ax.set_ylabel(f"{names[k]}\n(z-score)", rotation=0, ha="right", va="center")
         ax.set_title("R²: " + ",  ".join(scores), loc="right", fontsize=8, color="0.3")
-    _behavior_panels(axes[K:], time, behavior, behavior_names, intervals)
-    axes[-1].set_xlabel("time (s)")
+    _behavior_panels(axes[K:], time, behavior, behavior_names, intervals, behavior_mask)
+    axes[-1].set_xlabel(time_label)
     axes[-1].set_xlim(time[0], time[-1])
+    axes[-1].ticklabel_format(axis="x", useOffset=False, style="plain")
     handles, labels = axes[0].get_legend_handles_labels()
     # A legend titled by the figure's title: a suptitle and an outside legend would overlap.
     fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), title=title or None,
@@ -361,7 +392,7 @@ def plot_latent_trajectories(
     from matplotlib.colors import Normalize, TwoSlopeNorm
 
     n = len(projections)
-    fig = _new_figure(3.4 * n + 1.2, 3.8)
+    fig = _new_figure(max(3.4 * n + 1.2, 6.5), 4.1 if n < 3 else 3.8)
     axes = np.atleast_1d(fig.subplots(1, n, sharex=True, sharey=True))
     allc = np.concatenate([np.asarray(c, dtype=np.float64) for c in colors])
     lo, hi = np.nanpercentile(allc, [1, 99])
@@ -384,7 +415,8 @@ def plot_latent_trajectories(
     axes[0].set_ylim(allp[:, 1].min() - pad[1], allp[:, 1].max() + pad[1])
     axes[0].set_ylabel(f"PC2 ({100 * explained[1]:.0f}% of variance)")
     fig.colorbar(lc, ax=axes.tolist(), label=color_label, shrink=0.85)
-    fig.suptitle("Latent trajectories (posterior means) on the first two principal components")
+    fig.suptitle("Latent trajectories (posterior means)" + (" " if n >= 3 else "\n")
+                 + "on the first two principal components")
     return fig
 
 
@@ -486,6 +518,7 @@ def plot_generated(
     behavior_names: Sequence[str],
     intervals: Mapping[str, tuple[float, float]] | None = None,
     notes: Sequence[str] | None = None,
+    title: str = "Activity generated from behavior alone (latent at the prior mean)",
 ):
     """Activity generated for a synthetic behavior trajectory, behavior underneath.
 
@@ -496,6 +529,7 @@ def plot_generated(
     behavior : (T, D) physical units; behavior_names : (D,)
     intervals : name -> (start, stop) seconds, shaded and named on the top panel
     notes : (K,) optional text shown beside each name (why it was chosen)
+    title : the figure's title
     """
     activity = np.asarray(activity)
     K, D = activity.shape[1], behavior.shape[1]
@@ -513,5 +547,5 @@ def plot_generated(
     fig.supylabel("generated activity (z-score)", fontsize=9)
     if spans:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncol=len(spans))
-    fig.suptitle("Activity generated from behavior alone (latent at the prior mean)")
+    fig.suptitle(title)
     return fig

@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FigureEntry", "table", "render_page", "evaluation_tables"]
+from ..evaluation.evaluate import TABLE_COLUMNS
+
+__all__ = ["FigureEntry", "number", "table", "render_page", "evaluation_tables"]
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -24,6 +26,8 @@ figcaption { color: #444; margin-top: 0.3em; }
 .verdict { background: #eef5ff; border-left: 4px solid #4a80c8; padding: 0.5em 0.8em; font-weight: 600; }
 .note { background: #fff8e1; border-left: 4px solid #f0c040; padding: 0.5em 0.8em; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+ul.legend { font-size: 0.88em; color: #444; margin-top: 0.2em; }
+td { overflow-wrap: anywhere; }
 nav a { margin-right: 1em; }
 """
 
@@ -38,30 +42,43 @@ class FigureEntry:
     anchor: str
 
 
+def number(value: float) -> str:
+    """A float as a person reads it: 3 decimals (0.612), thousands without decimals, a dash
+    for NaN, 0 for what rounds to zero (never -1.85e-17 or -0.000)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) < 5e-4:
+        return "0"
+    return f"{value:.3f}"
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        text = "–" if value != value else f"{value:.3g}"  # NaN shows as a dash
-        return f'<td class="num">{text}</td>'
+        return f'<td class="num">{number(value)}</td>'
     if isinstance(value, int) and not isinstance(value, bool):
         return f'<td class="num">{value}</td>'
     return f"<td>{html.escape(str(value))}</td>"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An HTML table; floats to 3 significant digits, NaN as a dash."""
+    """An HTML table; floats as `number` writes them."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "\n".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table>\n<tr>{head}</tr>\n{body}\n</table>"
 
 
 def evaluation_tables(evaluation: Mapping[str, Any]) -> str:
-    """The summary of an evaluation (``eval.json``) as tables.
+    """The summary of an evaluation (``eval.json``) as a short table, the details folded away.
 
     Its ``summary`` entry (or, without one, the whole mapping) is shown. A ``methods``
-    mapping (method -> nested scores) becomes one table, a row per method (named by
-    ``labels`` when given) and a column per mean score (``*.mean``) and per decoded
-    behavior (``decoding.*``). Everything else with a plain value, at most two levels
-    down, goes into a two-column table; a list of records becomes a table of its own.
+    mapping (method -> nested scores) becomes the table a scientist reads: a row per method
+    (named by ``labels``), the model first, and the columns of ``ceneurovae evaluate``'s
+    table (`TABLE_COLUMNS`, same headers, mean R² over neurons) that have a value, with what
+    each column is, which animals it covers and how many neurons were hidden. Everything
+    else with a plain value, at most two levels down, is in a folded table ("all numbers");
+    a list of records becomes a table of its own.
     """
     summary = evaluation.get("summary", evaluation)
     parts = []
@@ -73,14 +90,50 @@ def evaluation_tables(evaluation: Mapping[str, Any]) -> str:
     methods = summary.get("methods")
     if isinstance(methods, Mapping) and methods and all(isinstance(m, Mapping) for m in methods.values()):
         labels = summary.get("labels") if isinstance(summary.get("labels"), Mapping) else {}
-        flat = {m: _flatten(v, depth=3) for m, v in methods.items()}
-        cols = list(dict.fromkeys(k for f in flat.values() for k in f if k.endswith(".mean") or k.startswith("decoding.")))
-        header = ["method", *[c.removesuffix(".mean").replace(".", " ").replace("_", " ") for c in cols]]
-        parts.append(table(header, [[labels.get(m, m), *[f.get(c, float("nan")) for c in cols]] for m, f in flat.items()]))
-    rest = _flatten({k: v for k, v in summary.items() if k not in ("methods", "labels")}, depth=2)
+        cols = [c for c in TABLE_COLUMNS if any(isinstance(_get(m, c[1]), (int, float)) for m in methods.values())]
+        order = sorted(methods, key=lambda m: (m != "model", m == "ceiling"))
+        rows = [[labels.get(m, m), *[_number_or_nan(_get(methods[m], c[1])) for c in cols]] for m in order]
+        parts.append(_covers(summary))
+        parts.append(table(["method", *[f"{h} (mean R²)" if not h.startswith(("velocity", "states", "impute/"))
+                                        else h for h, *_ in cols]], rows))
+        parts.append("<ul class=\"legend\">" + "".join(f"<li><b>{html.escape(h)}</b>: {html.escape(what)}</li>"
+                                                        for h, _, _, what in cols) + "</ul>")
+    rest = _flatten({k: v for k, v in summary.items() if k not in ("methods", "labels", "verdict")}, depth=2)
     if rest:
-        parts.append(table(["quantity", "value"], [[k, v] for k, v in rest.items()]))
+        inner = table(["quantity", "value"], [[k, v] for k, v in rest.items()])
+        parts.append(f"<details><summary>All numbers of the evaluation</summary>{inner}</details>"
+                     if parts else inner)
     return "\n".join(parts) or '<p class="note">eval.json has no summary in a form this page can show.</p>'
+
+
+def _get(d: Any, path: Sequence[str]) -> Any:
+    for k in path:
+        if not isinstance(d, Mapping) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _number_or_nan(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+
+
+def _covers(summary: Mapping[str, Any]) -> str:
+    """One sentence: which animals the evaluation scored, and how many neurons it hid."""
+    animals = summary.get("animals") if isinstance(summary.get("animals"), Mapping) else {}
+    test, train = animals.get("test") or [], animals.get("train") or []
+    words = []
+    if test:
+        words.append(f"Scored on {len(test)} held-out animal{'s' if len(test) != 1 else ''} "
+                     f"({', '.join(map(str, test[:6]))}{', ...' if len(test) > 6 else ''})")
+    if train:
+        words.append(f"baselines fitted on {len(train)} training animal{'s' if len(train) != 1 else ''}")
+    if isinstance(summary.get("n_hidden"), int) and isinstance(summary.get("n_labeled"), int):
+        words.append(f"{summary['n_hidden']} of {summary['n_labeled']} labeled neurons hidden for imputation")
+    skipped = summary.get("not_scored")
+    if isinstance(skipped, Mapping) and skipped:
+        words.append(f"not scored: {', '.join(map(str, skipped))} (no labeled neuron the model knows)")
+    return f"<p>{html.escape('; '.join(words))}. Each R² is the mean over neurons.</p>" if words else ""
 
 
 def _flatten(d: Mapping[str, Any], depth: int, prefix: str = "") -> dict[str, Any]:
@@ -139,16 +192,16 @@ def render_page(
 <h1>{esc(title)}</h1>
 <p class="meta">{esc(subtitle)}</p>
 {verdict_html}
-<nav>{nav}</nav>
 {note_html}
+<h2 id="evaluation">How the model compares with the baselines</h2>
+{evaluation_html}
+<h2 id="summary">R² of the analysed animals (median over neurons)</h2>
+<p>{esc(summary_note)}</p>
+{table(summary_header, summary_rows)}
 <h2 id="model">Model and training</h2>
 {table(["setting", "value"], model_rows)}
 {config_html}
-<h2 id="summary">Summary: R² on held-out animals</h2>
-<p>{esc(summary_note)}</p>
-{table(summary_header, summary_rows)}
-<h2 id="evaluation">Evaluation against baselines</h2>
-{evaluation_html}
+<nav>{nav}</nav>
 {figs}
 </body>
 </html>

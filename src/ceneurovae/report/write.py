@@ -16,6 +16,7 @@ import numpy as np
 
 from ..data import recordings_of
 from ..errors import ConfigError, DataError
+from ..evaluation.controls import latent_diagnostics
 from ..evaluation.evaluate import verdict
 from ..identity import neuron_class
 from ..recording import Recording
@@ -28,7 +29,21 @@ from .html import FigureEntry, evaluation_tables, render_page
 __all__ = ["write_report", "read_metrics", "best_epoch"]
 
 KL_THRESHOLD = 0.01
-"""KL (nats per frame, or per window) above which a latent dimension counts as active."""
+"""KL (nats per frame, or per window) above which a latent dimension counts as active when no
+other rule is given (the report counts active dimensions as ``ceneurovae evaluate`` does:
+`latent_diagnostics`, posterior-mean variance over frames)."""
+
+ROLES = {
+    "held out": "held out (never used to fit or select the model)",
+    "validation": "validation (chose the early-stopping epoch and the calibration: optimistic)",
+    "trained on": "trained on (in-sample)",
+}
+"""What each analysed animal was to the model, as the summary table says it."""
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 animal"``, ``"2 animals"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
 def read_metrics(path: str | os.PathLike) -> list[EpochRecord]:
@@ -81,23 +96,41 @@ def _as_mapping(evaluation: Any) -> Mapping[str, Any] | None:
     raise ConfigError(f"evaluation must be a mapping, a path to eval.json or an Evaluation, got {type(evaluation).__name__}")
 
 
-def _choose_animals(trained, recs: dict[str, Recording], max_animals: int) -> tuple[list[Recording], str]:
-    """Animals the model did not train on, validation animals first; says which kind they are.
-    Animals whose data its linear read-out holds (`Trained.seen_uids`) count as trained on."""
-    trained_on = set(trained.seen_uids)
-    held = [u for u in trained.val_uids if u in recs and u not in trained_on]
-    unseen = held + [u for u in recs if u not in trained_on and u not in set(held)]
-    if unseen:
-        chosen = unseen[:max_animals]
-        n_val = sum(u in set(held) for u in chosen)
-        kind = f"{len(chosen)} animals not used in training ({n_val} of them the validation animals)"
-        return [recs[u] for u in chosen], kind
+def _choose_animals(trained, recs: dict[str, Recording], max_animals: int, preferred: Sequence[str] = (),
+                    ) -> tuple[list[Recording], dict[str, str], str]:
+    """The animals to analyse, what each was to the model (`ROLES`), and a phrase saying so.
+
+    Animals the model never used come first (those of the evaluation, `preferred`, first
+    of all), then the validation animals, which chose the early-stopping epoch and the
+    calibration (their scores are optimistic). Animals whose data its linear read-out holds
+    (`Trained.seen_uids`) count as trained on; they are analysed only when nothing else is
+    given, and the page then says that every score is in-sample.
+    """
+    trained_on, val = set(trained.seen_uids), set(trained.val_uids)
+    unused = [u for u in recs if u not in trained_on and u not in val]
+    unused = [u for u in preferred if u in unused] + [u for u in unused if u not in set(preferred)]
+    held_val = [u for u in trained.val_uids if u in recs and u not in trained_on]
+    chosen = (unused + held_val)[:max_animals]
+    if chosen:
+        roles = {u: "held out" if u in set(unused) else "validation" for u in chosen}
+        n_new, n_val = sum(r == "held out" for r in roles.values()), sum(r == "validation" for r in roles.values())
+        parts = ([plural(n_new, "animal the model never saw", "animals the model never saw")] if n_new else []) + (
+            [plural(n_val, "validation animal") + " (optimistic: it chose the early stopping)"] if n_val else [])
+        return [recs[u] for u in chosen], roles, " and ".join(parts)
     chosen = list(recs)[:max_animals]
-    return [recs[u] for u in chosen], f"{len(chosen)} animals that were USED IN TRAINING (scores are in-sample)"
+    return ([recs[u] for u in chosen], dict.fromkeys(chosen, "trained on"),
+            plural(len(chosen), "animal") + " that the model was TRAINED ON (scores are in-sample)")
+
+
+def _relative(rec: Recording) -> np.ndarray:
+    """The recording's timestamps in seconds from its first frame."""
+    ts = np.asarray(rec.timestamps, dtype=np.float64)
+    return ts - ts[0] if ts.size else ts
 
 
 def _seconds(rec: Recording, intervals: np.ndarray) -> list[tuple[float, float]]:
-    ts = rec.timestamps
+    """[start, stop) frames -> seconds from the start of the recording."""
+    ts = _relative(rec)
     return [(float(ts[a]), float(ts[min(b, rec.n_frames) - 1] + rec.dt)) for a, b in intervals]
 
 
@@ -129,6 +162,15 @@ class _Context:
     table: dict[str, np.ndarray]
     neurons: Sequence[str] | None
     notes: list[str]
+    roles: dict[str, str]  # uid -> key of ROLES
+    observed: list[str]  # behaviors observed in training (the others are unknown to the model)
+    active: np.ndarray | None = None  # (Z,) bool: active dimensions, by `latent_diagnostics`' rule
+    active_rule: str = ""
+
+    @property
+    def known_mask(self) -> np.ndarray:
+        """(D,) True for the model's behaviors that it saw in training."""
+        return np.array([b in self.observed for b in self.trained.behavior_names])
 
 
 # Each section returns (file stem, title, caption, figure), or a note saying why it has none.
@@ -147,9 +189,10 @@ def _training(c: _Context) -> Section | str:
 
 def _kl(c: _Context) -> Section | str:
     return ("kl_per_dimension", "KL per latent dimension",
-            "Dimensions above the dashed line carry information about the held-out data; many below it mean the latent "
-            "is larger than needed (or β too strong), none above it mean the decoder ignores the latent.",
-            F.plot_kl_per_dimension(c.kl, KL_THRESHOLD, c.kl_unit))
+            "A dimension is active when its posterior mean varies over frames (the rule of ceneurovae evaluate, so the "
+            "two count the same dimensions); many inactive dimensions mean the latent is larger than needed (or β too "
+            "strong), none active means the decoder ignores the latent.",
+            F.plot_kl_per_dimension(c.kl, KL_THRESHOLD, c.kl_unit, active=c.active, rule=c.active_rule))
 
 
 def _reconstruction(c: _Context) -> Section | str:
@@ -159,15 +202,19 @@ def _reconstruction(c: _Context) -> Section | str:
         c.notes.append(f"Neurons {missing} were not found among the labeled neurons of {a.rec.uid}.")
     if not idx:
         return f"Animal {a.rec.uid} has no labeled neuron to show: the reconstruction figure is skipped."
-    names = c.trained.behavior_names
-    title = f"Animal {a.rec.uid}" + (" (held out from training)" if a.rec.uid in c.trained.val_uids else "")
+    names = c.observed  # a behavior the model never saw is not drawn
+    role = {"validation": " (validation animal)", "held out": " (never seen by the model)",
+            "trained on": " (trained on)"}.get(c.roles.get(a.rec.uid, ""), "")
+    title = f"Animal {a.rec.uid}{role}"
     if not c.neurons:
         title += ": the labeled neurons with the most slow activity"
+    beh = a.rec.select_behaviors(names)
     fig = F.plot_reconstruction(
-        a.rec.timestamps, a.data[:, idx],
+        _relative(a.rec), a.data[:, idx],
         {"reconstruction": a.reconstruction[:, idx], "imputed (hidden)": a.imputed[:, idx]},
-        [a.names[i] for i in idx], a.rec.select_behaviors(names).behavior, names,
-        {"reversal": _seconds(a.rec, c.reversals[0])}, title=title)
+        [a.names[i] for i in idx], beh.behavior, names,
+        {"reversal": _seconds(a.rec, c.reversals[0])}, title=title, behavior_mask=beh.behavior_mask,
+        time_label="time from the start of the recording (s)")
     return ("reconstruction", f"Reconstruction and imputation ({a.rec.uid})",
             "Grey: data; blue: reconstruction (neuron seen by the encoder); orange: imputation with the neuron hidden "
             "from the encoder; imputation close to the data means the neuron is predicted from the others and "
@@ -207,8 +254,12 @@ def _latent_traversal(c: _Context) -> Section | str:
     trained = c.trained
     dims = np.argsort(-c.kl, kind="stable")[: min(4, c.kl.size)].tolist()
     all_ids = np.arange(1, len(trained.vocabulary))
-    typical = np.concatenate([a.rec.select_behaviors(trained.behavior_names).behavior for a in c.animals])
-    sweep, change = A.latent_traversal(trained, dims, all_ids, np.median(typical.astype(np.float64), 0))
+    sel = [a.rec.select_behaviors(trained.behavior_names) for a in c.animals]
+    typical = np.concatenate([np.where(r.behavior_mask, r.behavior, np.nan) for r in sel]).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a behavior never observed has no median
+        median = np.nan_to_num(np.nanmedian(typical, 0))
+    sweep, change = A.latent_traversal(trained, dims, all_ids, median, behavior_mask=c.known_mask)
     # The 24 identities that change most, ordered by their change at the end of the first sweep.
     top = np.argsort(-np.abs(change).max(axis=(0, 2)), kind="stable")[:24]
     top = top[np.argsort(-change[0, top, -1], kind="stable")]
@@ -260,21 +311,32 @@ def _reversal_triggered(c: _Context) -> Section | str:
 
 def _generated(c: _Context) -> Section | str:
     trained = c.trained
-    time_s, behavior, spans = A.synthetic_behavior(trained.behavior_names, trained.model.cfg.dt,
-                                                   [a.rec for a in c.animals])
+    names = trained.behavior_names
+    time_s, behavior, spans = A.synthetic_behavior(names, trained.model.cfg.dt, [a.rec for a in c.animals],
+                                                   observed=c.observed)
+    # Neurons are chosen by the behaviors that change in the synthetic trajectory: a neuron
+    # chosen for a behavior held constant would seem to respond to what does not happen.
+    varying = [b for j, b in enumerate(names) if b in c.observed and np.ptp(behavior[:, j]) > 0]
     picked, why = [], []
-    for b in trained.behavior_names:
+    for b in varying:
         for name, r in A.behavior_correlated_identities(c.animals, b, k=2, exclude=picked):
             picked.append(name)
             why.append(f"r = {r:+.2f} with {b.replace('_', ' ')}")
     if not picked:
         return "No identity could be related to behavior: the generated-activity figure is skipped."
-    fig = F.plot_generated(time_s, A.generate_settled(trained, behavior, picked), picked, behavior,
-                           trained.behavior_names, spans, why)
-    return ("generated", "Activity generated for a synthetic behavior",
-            "Activity the model generates for a made-up behavior: forward, a 12 s reversal, forward, a feeding bout "
-            "(shaded); the identities shown are the two most correlated with each behavior in the data, and should "
-            "respond to the events accordingly.", fig)
+    known = c.known_mask
+    activity = A.generate_settled(trained, behavior, picked, behavior_mask=known)
+    shown = [j for j, b in enumerate(names) if known[j]]
+    fig = F.plot_generated(time_s, activity, picked, behavior[:, shown], [names[j] for j in shown], spans, why)
+    constant = [b.replace("_", " ") for b in c.observed if b not in varying]
+    unknown = [b.replace("_", " ") for b in names if b not in c.observed]
+    events = "forward, a 12 s reversal, forward" + (", a feeding bout" if "feeding bout" in spans else "")
+    caption = (f"Activity the model generates for a made-up behavior: {events} (shaded); the identities shown are "
+               f"the two most correlated in the data with each behavior that changes here ({', '.join(varying)})"
+               + (f"; {', '.join(constant)} stays at its median" if constant else "")
+               + (f"; {', '.join(unknown)}, never observed in training, is given to the model as unknown"
+                  if unknown else "") + ".")
+    return ("generated", "Activity generated for a synthetic behavior", caption, fig)
 
 
 SECTIONS = (_training, _kl, _reconstruction, _r2_by_class, _latent_trajectories, _latent_traversal,
@@ -300,9 +362,12 @@ def write_report(
     Parameters
     ----------
     trained : Trained
-    datasets : dict uid -> Recording, or a list. The animals the model did not train on are
-        analysed, its validation animals (``trained.val_uids``) first; if every animal given
-        was used in training, they are analysed and the page warns that scores are in-sample.
+    datasets : dict uid -> Recording, or a list. The animals the model never used are
+        analysed (those the evaluation scored first), then its validation animals
+        (``trained.val_uids``; the page says their scores are optimistic); if every animal
+        given was used in training, they are analysed and the page warns that scores are
+        in-sample. Behaviors never observed in the training animals among them (e.g.
+        pumping missing in every frame) are not drawn, generated or listed.
     out_dir : folder for ``index.html`` and the PNGs (created if missing)
     history : training history (default ``trained.history``; a run's full history is in
         its ``metrics.csv``, see `read_metrics`)
@@ -331,18 +396,41 @@ def write_report(
     evaluation = _as_mapping(evaluation)
     started = time.perf_counter()
     recs = {r.uid: r for r in recordings_of(datasets)}
-    chosen, animal_kind = _choose_animals(trained, recs, max_animals)
+    summary = evaluation.get("summary") if isinstance(evaluation, Mapping) else None
+    summary = summary if isinstance(summary, Mapping) else {}
+    ev_animals = summary.get("animals") if isinstance(summary.get("animals"), Mapping) else {}
+    ev_test = [u for u in (ev_animals.get("test") or []) if isinstance(u, str)]
+    chosen, roles, animal_kind = _choose_animals(trained, recs, max_animals, preferred=ev_test)
     os.makedirs(out_dir, exist_ok=True)
     history = list(trained.history if history is None else history)
     notes: list[str] = []
-    if "USED IN TRAINING" in animal_kind:
+    if "trained on" in roles.values():
         notes.append("None of the recordings given were held out from training: every score on this page is in-sample.")
+    validation = [u for u, r in roles.items() if r == "validation"]
+    if validation:
+        notes.append(f"{plural(len(validation), 'animal')} analysed here ({', '.join(validation)}) "
+                     f"{'is a validation animal' if len(validation) == 1 else 'are validation animals'}: "
+                     "it chose the early-stopping epoch and the calibration, so its scores are optimistic. Animals the "
+                     "model never saw give an unbiased score.")
+    # Behaviors never observed in training are unknown to the model: never drawn, generated or
+    # listed as behaviors (the training animals tell, when given; else the animals given).
+    reference = [recs[u] for u in trained.train_uids if u in recs] or list(recs.values())
+    observed = A.observed_behaviors(reference, trained.behavior_names)
+    unobserved = [b for b in trained.behavior_names if b not in observed]
+    if unobserved:
+        where = "the training animals" if any(u in recs for u in trained.train_uids) else "the animals given"
+        notes.append(f"{', '.join(A.behavior_label(b) for b in unobserved)}: never observed in {where} (missing in "
+                     "every frame). The model saw it as unknown; it is not drawn, not used to generate activity, "
+                     "and not counted among the behaviors.")
     animals = [A.predict_animal(trained, r, n_folds=n_folds, seed=k) for k, r in enumerate(chosen)]
-    kl, kl_unit = A.kl_by_dimension(trained, [a.rec for a in animals])
+    diag = latent_diagnostics(trained, [a.rec for a in animals])
+    active = np.asarray(diag["posterior_mean_variance"]) > diag["active_threshold"]
     c = _Context(
         trained=trained, animals=animals, reversals=[A.reversal_intervals(a.rec) for a in animals],
         history=history, best=best_epoch(history, trained.config.train) if history else None,
-        kl=kl, kl_unit=kl_unit, table=A.identity_table(animals), neurons=neurons, notes=notes,
+        kl=np.asarray(diag["kl_per_dim"]), kl_unit=diag["kl_unit"], table=A.identity_table(animals),
+        neurons=neurons, notes=notes, roles=roles, observed=observed, active=active,
+        active_rule=f"posterior-mean variance over frames > {diag['active_threshold']:g}, as in ceneurovae evaluate",
     )
     entries: list[FigureEntry] = []
     for section in SECTIONS:
@@ -354,25 +442,32 @@ def write_report(
         F.save_figure(fig, os.path.join(out_dir, f"{stem}.png"), dpi=dpi)
         entries.append(FigureEntry(file=f"{stem}.png", title=fig_title, caption=caption, anchor=stem))
 
-    header, rows = _summary_rows(c.table, animals, c.reversals)
+    header, rows = _summary_rows(c.table, animals, c.reversals, roles)
     if evaluation is None:
         eval_html = ('<p class="note">No evaluation (eval.json) in the run folder: the comparison with baselines and '
                      "the ceiling is not shown.</p>")
         words = ["Not compared with baselines: no evaluation (eval.json) in the run folder; run ceneurovae evaluate."]
     else:
         eval_html = evaluation_tables(evaluation)
-        summary = evaluation.get("summary") if isinstance(evaluation.get("summary"), Mapping) else {}
-        words = list(summary.get("verdict") or verdict(dict(summary)))
+        words = list(summary.get("verdict") or verdict(dict(summary))) or [
+            "Not compared with baselines: the evaluation fitted none (give ceneurovae evaluate the training "
+            "animals, --train-data)."]
+        analysed = [a.rec.uid for a in animals]
+        if ev_test and sorted(ev_test) != sorted(analysed):
+            notes.append(f"The evaluation covers {plural(len(ev_test), 'animal')} ({_short(ev_test)}); the figures and "
+                         f"the R² table below cover {plural(len(analysed), 'animal')} ({_short(analysed)}).")
     page = render_page(
         title=title or "ceneurovae report",
-        subtitle=f"{animal_kind}; written {time.strftime('%Y-%m-%d %H:%M')} in {time.perf_counter() - started:.0f} s",
-        model_rows=_model_rows(trained, history, c.best),
+        subtitle=f"Analysed: {animal_kind}; written {time.strftime('%Y-%m-%d %H:%M')} in "
+                 f"{time.perf_counter() - started:.0f} s",
+        model_rows=_model_rows(trained, history, c.best, observed),
         summary_header=header,
         summary_rows=rows,
-        summary_note=("Median R² over the labeled neurons of each animal (z-scored traces). Reconstruction: every "
-                      "neuron seen by the encoder, with the per-animal read-out correction fitted to its trace; "
-                      f"imputed: each neuron hidden from the encoder ({n_folds} groups, one at a time); behavior "
-                      "only: latent at the prior mean."),
+        summary_note=(f"R² of the {plural(len(animals), 'analysed animal')}: the MEDIAN over the labeled neurons of "
+                      "each animal (the evaluation's table gives means). Reconstruction: every neuron seen by the "
+                      "encoder, with the per-animal read-out correction fitted to its trace; imputed: each neuron "
+                      f"hidden from the encoder ({n_folds} groups, one at a time); behavior only: latent at the prior "
+                      "mean."),
         evaluation_html=eval_html,
         figures=entries,
         notes=notes,
@@ -385,10 +480,15 @@ def write_report(
     return path
 
 
-def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPredictions], reversals: list[np.ndarray]):
+def _short(uids: Sequence[str]) -> str:
+    return ", ".join(uids) if len(uids) <= 4 else f"{uids[0]}, {uids[1]}, ..., {uids[-1]}"
+
+
+def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPredictions], reversals: list[np.ndarray],
+                  roles: Mapping[str, str]):
     kinds = list(A.PREDICTION_KINDS)
-    header = ["animal", "minutes", "neurons", "labeled", "reversals",
-              *[f"R² {A.PREDICTION_KINDS[k]}" for k in kinds]]
+    header = ["animal", "role", "minutes", "neurons", "labeled", "reversals",
+              *[f"median R² {A.PREDICTION_KINDS[k]}" for k in kinds]]
     rows = []
 
     def med(values: np.ndarray) -> float:
@@ -397,29 +497,34 @@ def _summary_rows(table: dict[str, np.ndarray], animals: list[A.AnimalPrediction
 
     for a, rev in zip(animals, reversals, strict=True):
         sel = table["uid"] == a.rec.uid
-        rows.append([a.rec.uid, round(a.rec.n_frames * a.rec.dt / 60, 1), a.rec.n_neurons, a.rec.n_labeled, len(rev),
+        rows.append([a.rec.uid, ROLES.get(roles.get(a.rec.uid, ""), ""), f"{a.rec.n_frames * a.rec.dt / 60:.1f}",
+                     a.rec.n_neurons, a.rec.n_labeled, len(rev),
                      *[med(table[k][sel].astype(np.float64)) for k in kinds]])
-    rows.append(["all (median over neurons)", round(sum(a.rec.n_frames * a.rec.dt for a in animals) / 60, 1),
-                 sum(a.rec.n_neurons for a in animals), sum(a.rec.n_labeled for a in animals),
-                 sum(len(r) for r in reversals), *[med(table[k].astype(np.float64)) for k in kinds]])
+    if len(animals) > 1:
+        rows.append(["all (median over all their neurons)", "", f"{sum(a.rec.n_frames * a.rec.dt for a in animals) / 60:.1f}",
+                     sum(a.rec.n_neurons for a in animals), sum(a.rec.n_labeled for a in animals),
+                     sum(len(r) for r in reversals), *[med(table[k].astype(np.float64)) for k in kinds]])
     return header, rows
 
 
-def _model_rows(trained, history: Sequence[EpochRecord], best: int | None) -> list[list[Any]]:
+def _model_rows(trained, history: Sequence[EpochRecord], best: int | None, observed: Sequence[str]) -> list[list[Any]]:
     cfg, m = trained.config, trained.model.cfg
     best_rec = next((h for h in history if h.epoch == best), None)
     data = cfg.data.path
+    unknown = [b for b in trained.behavior_names if b not in observed]
     return [
         ["model", f"{m.latent} latent, Z = {m.latent_dim}; {m.encoder} encoder ({m.encoder_layers} layers), "
                   f"H = {m.hidden_dim}; {m.readout} read-out; {m.recon_loss} likelihood"],
         ["identities", len(trained.vocabulary) - 1],
-        ["behaviors", ", ".join(A.behavior_label(b) for b in trained.behavior_names)],
+        ["behaviors", ", ".join(A.behavior_label(b) for b in observed) or "none observed"],
+        *([["never observed (unknown to the model)", ", ".join(A.behavior_label(b) for b in unknown)]] if unknown else []),
         ["windows", f"{cfg.data.window_T} frames ({cfg.data.window_T * m.dt:.0f} s), stride {cfg.data.stride}"],
         ["epochs run", f"{len(history)} of at most {cfg.train.epochs}"],
         ["best epoch", "–" if best is None else best + 1],
         ["best validation loss", "–" if best_rec is None else round(best_rec.val, 4)],
         ["training time", f"{sum(h.seconds for h in history) / 60:.1f} min" if history else "–"],
-        ["animals", f"{len(trained.train_uids)} for training, {len(trained.val_uids)} held out"],
+        ["animals", f"{plural(len(trained.train_uids), 'animal')} trained on, {len(trained.val_uids)} for validation "
+                    "(validation animals chose the early-stopping epoch and the calibration)"],
         ["imputation", f"{1 - trained.linear_mix:g} x latent read-out + {trained.linear_mix:g} x linear conditional "
                        "on the visible neurons (weight chosen on the validation animals)"],
         ["behavior-only scale", f"{trained.behavior_scale:g} (chosen on the validation animals)"],
