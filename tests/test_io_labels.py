@@ -9,6 +9,7 @@ from ceneurovae.errors import DataWarning, FormatError
 from ceneurovae.io import (
     LabelEntry,
     assign_labels,
+    import_h5,
     parse_label_dict,
     read_label_file,
     write_label_file,
@@ -133,3 +134,32 @@ class TestWriteLabelFile:
                 assert got[i + 1].confidence == rec.meta["label_confidence"][i]
             else:
                 assert i + 1 not in got
+
+
+class TestDamagedLabelFiles:
+    """Issue 22: rows 0, -3 or abc gave "incomplete or damaged (found ['sim-000'])", naming
+    neither the row nor the value; a 5000-digit confidence ended in a raw ValueError."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        from ceneurovae.io import write_flavell
+
+        write_flavell(tmp_path, make_recording("2021-01-01-01", T=40, N=6))
+        return tmp_path
+
+    @pytest.mark.parametrize("row, message", [
+        ("0", "1 label keys (0) lie outside the trace rows 1..6 (key 0 suggests 0-based keys)"),
+        ("-3", "1 label keys (-3) lie outside the trace rows 1..6 (a row number is never negative)"),
+        ("abc", "label key 'abc' is not a trace row number"),
+    ])
+    def test_a_bad_row_is_named(self, folder, row, message):
+        (folder / "labels.json").write_text(json.dumps({"2021-01-01-01": {row: {"label": "AVAL"}}}))
+        with pytest.raises(FormatError) as err:
+            import_h5(folder, missing_behavior="mask")
+        assert message in str(err.value) and "labels.json" in str(err.value)
+
+    def test_a_number_too_long_to_read(self, folder):
+        (folder / "labels.json").write_text(
+            '{"2021-01-01-01": {"1": {"label": "AVAL", "confidence": ' + "9" * 5000 + "}}}")
+        with pytest.raises(FormatError, match="labels.json: a value cannot be read"):
+            import_h5(folder, missing_behavior="mask")

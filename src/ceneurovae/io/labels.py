@@ -160,8 +160,12 @@ def looks_like_label_file(obj) -> bool:
         isinstance(v, Mapping) and "roi_to_neuron" in v for v in obj["data"].values()
     ):
         return True
+    # {uid: {"<row>": entry}}: recognized by its rows, or by entries with a "label" field (so
+    # that a damaged row key, "abc" or "-3", gets an error naming it rather than "not a label file")
     return all(isinstance(v, Mapping) for v in obj.values()) and any(
-        all(str(k).strip().isdigit() for k in v) for v in obj.values() if v
+        all(str(k).strip().isdigit() for k in v)
+        or any(isinstance(e, Mapping) and "label" in e for e in v.values())
+        for v in obj.values() if v
     )
 
 
@@ -235,6 +239,7 @@ def assign_labels(
         shown = ", ".join(map(str, outside[:8])) + (", ..." if len(outside) > 8 else "")
         hint = (
             "key 0 suggests 0-based keys" if 0 in outside
+            else "a row number is never negative" if min(outside) < 0
             else "they look like ROI ids rather than trace rows"
         )
         message = (

@@ -89,6 +89,8 @@ def load_json(path: str | os.PathLike):
         raise FormatError(what, path=path) from None
     except RecursionError:
         raise FormatError("JSON nested too deeply", path=path) from None
+    except ValueError as err:  # e.g. an integer of more digits than Python converts (4300)
+        raise FormatError(f"a value cannot be read ({err})", path=path) from None
 
 
 def wormwideweb_version(obj) -> int | None:
