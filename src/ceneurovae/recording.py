@@ -126,6 +126,7 @@ class Recording:
         if traces.ndim != 2:
             raise fail(f"traces must be 2-D (T frames, N neurons), got shape {traces.shape}", "traces")
         T, N = traces.shape
+        _check_float32(traces, fail, "traces")
         self.traces = traces.astype(np.float32, copy=False)
 
         behavior = np.asarray(self.behavior)
@@ -137,6 +138,7 @@ class Recording:
                 f"got shape {behavior.shape}",
                 "behavior",
             )
+        _check_float32(behavior, fail, "behavior")
         self.behavior = behavior.astype(np.float32, copy=False)
         self.behavior_names = [str(n) for n in self.behavior_names]
         if len(self.behavior_names) != behavior.shape[1]:
@@ -293,6 +295,24 @@ class Recording:
             f"Recording(uid={self.uid!r}, frames={self.n_frames}, neurons={self.n_neurons}, "
             f"labeled={self.n_labeled}, behaviors={self.behavior_names}, dt={self.dt:.3f} s)"
         )
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32(values: np.ndarray, fail, key: str) -> None:
+    """Refuse finite values that float32 cannot hold (they would become inf, and then masked)."""
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4 or not values.size:
+        if values.dtype.kind not in "fiub":
+            raise fail(f"{key} must be real numbers, got dtype {values.dtype}", key)
+        return
+    with np.errstate(invalid="ignore"):
+        big = np.abs(values) > _FLOAT32_MAX
+    big &= np.isfinite(values)
+    if big.any():
+        t, j = np.argwhere(big)[0]
+        raise fail(f"{key} holds {int(big.sum())} finite values beyond float32's range (±3.4e38), e.g. "
+                   f"{values[t, j]!r} at frame {t}, column {j}: check the file's scale", key)
 
 
 def vocabulary_names(rec: Recording) -> list[str]:

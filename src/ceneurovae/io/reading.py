@@ -187,6 +187,7 @@ def _read_sources(sources, request: ReadRequest):
     cohort_vocabs: list[Vocabulary] = []
 
     def add(rec: Recording, where: str) -> None:
+        check_size(rec, where)
         if rec.uid in datasets:
             raise FormatError(
                 f"recording {rec.uid!r} appears twice: in {origin[rec.uid]} and in {where}; "
@@ -215,6 +216,21 @@ def _read_sources(sources, request: ReadRequest):
                     own_labels[rec.uid] = (where, found.labels)
                 add(rec, where)
     return datasets, names, own_labels, cohort_vocabs
+
+
+MIN_DT_S, MAX_DT_S = 1e-4, 3600.0
+"""Time steps outside these (seconds) are timestamps in another unit, or damaged."""
+
+
+def check_size(rec: Recording, where: str) -> None:
+    """Refuse a recording no model can use: no neuron, fewer than 2 frames, or a time step that
+    is not seconds between frames."""
+    if rec.n_neurons < 1 or rec.n_frames < 2:
+        raise FormatError(f"recording {rec.uid!r} has {rec.n_frames} frames and {rec.n_neurons} neurons; "
+                          "a recording needs at least 2 frames and 1 neuron", path=where)
+    if not MIN_DT_S <= rec.dt <= MAX_DT_S:
+        raise FormatError(f"recording {rec.uid!r} has a time step of {rec.dt:.3g} s, outside "
+                          f"[{MIN_DT_S:g}, {MAX_DT_S:g}] s: are the timestamps in seconds?", path=where)
 
 
 def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head,

@@ -82,10 +82,27 @@ def read_bounded(ds, path, key: str, max_bytes: int = MAX_ARRAY_BYTES) -> np.nda
 def float_array(value, path, key: str) -> np.ndarray:
     """`value` (an HDF5 array or nested JSON lists, ``None`` meaning missing) as float64.
 
-    Raises `FormatError` for ragged lists or values that are not numbers.
+    Raises `FormatError` for ragged lists and for values that are not real numbers: booleans,
+    complex numbers (their imaginary part would be dropped) and text (``"1.5"``) are refused,
+    not converted.
     """
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise FormatError(f"expected numbers in a rectangular array ({err})", path=path, key=key) from None
+    kind = raw.dtype.kind
+    bad = {"b": "true/false values", "c": "complex numbers", "S": "text", "U": "text", "M": "dates", "m": "durations"}
+    if kind == "O":
+        odd = next((v for v in raw.reshape(-1) if v is not None and (
+            isinstance(v, (bool, np.bool_, str, bytes)) or not isinstance(v, (int, float, np.number)))), None)
+        if odd is not None:
+            raise FormatError(f"expected numbers, found {type(odd).__name__} {odd!r}", path=path, key=key)
+    elif kind in bad:
+        first = raw.reshape(-1)[:1].tolist()
+        raise FormatError(f"expected numbers, got {bad[kind]} (dtype {raw.dtype}, first value {first})",
+                          path=path, key=key)
+    try:
+        arr = raw.astype(np.float64)
     except (TypeError, ValueError) as err:
         raise FormatError(
             f"expected numbers in a rectangular array, got {type(value).__name__} ({err})",
