@@ -10,6 +10,7 @@ configuration from a fixed-seed reference cohort. The equations are in the docst
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass
@@ -220,6 +221,17 @@ def reference_covariances(c: SimConfig) -> tuple[np.ndarray, np.ndarray]:
     return raw / _REF_ANIMALS, gc / _REF_ANIMALS
 
 
+_STIMULUS_FIELDS = ("n_stimuli", "stimulated_fraction", "stimulus_pulses", "stimulus_duration_s",
+                    "stimulus_responsive", "stimulus_gain", "stimulus_tau_s")
+
+
+def _without_stimuli(c: SimConfig) -> SimConfig:
+    """`c` with the stimulus settings at their defaults: the reference behavior does not
+    depend on them, so configurations that differ only there share one cached reference."""
+    defaults = {f.name: f.default for f in dataclasses.fields(SimConfig) if f.name in _STIMULUS_FIELDS}
+    return c if all(getattr(c, k) == v for k, v in defaults.items()) else dataclasses.replace(c, **defaults)
+
+
 def _at_tau(table: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
     """Interpolate a (n_taus, 4, 4) table at each tau (log scale) -> (N, 4, 4)."""
     x = np.log(np.clip(tau_s, _REF_TAUS_S[0], _REF_TAUS_S[-1]))
@@ -240,7 +252,7 @@ def _behavior_drive(x: np.ndarray, w: np.ndarray, rectify: np.ndarray, tau_s: np
     share of the behavior part whatever its timescale (slow pumping would otherwise swamp
     fast reversals), with a scale that is the same in every animal.
     """
-    raw, gc = (_at_tau(t, tau_s) for t in reference_covariances(c))
+    raw, gc = (_at_tau(t, tau_s) for t in reference_covariances(_without_stimuli(c)))
     forward = w[:, 0] >= 0
     a = np.stack([np.where(forward, 1.0, rectify), np.where(forward, rectify, 1.0)], 1)  # (N, 2)
     s_v = np.sqrt(np.einsum("ni,nij,nj->n", a, raw[:, :2, :2], a))
