@@ -301,11 +301,6 @@ class Recording:
                 bmask[:, j] = self.behavior_mask[:, k]
         return self.replace(behavior=behavior, behavior_mask=bmask, behavior_names=names)
 
-    @property
-    def stimulus_channels(self) -> list[str]:
-        """The ``stimulus:<name>`` channels among the behavior columns, in column order."""
-        return [n for n in self.behavior_names if is_stimulus(n)]
-
     def __repr__(self) -> str:
         return (
             f"Recording(uid={self.uid!r}, frames={self.n_frames}, neurons={self.n_neurons}, "
