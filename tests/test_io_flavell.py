@@ -94,7 +94,10 @@ class TestWriteFlavell:
         assert path.name == "2021-01-01-01-data.h5"
         back = read_flavell(path, behaviors=rec.behavior_names, head_angle_pos_is_ventral=False)
         np.testing.assert_allclose(back.traces, rec.traces, rtol=1e-6)
-        np.testing.assert_allclose(back.behavior, rec.behavior, rtol=1e-6)
+        # the heat onset comes back as a stimulus channel after the behaviors
+        assert back.behavior_names == rec.behavior_names + ["stimulus:heat"]
+        np.testing.assert_allclose(back.behavior[:, :-1], rec.behavior, rtol=1e-6)
+        assert np.flatnonzero(back.behavior[:, -1]).tolist() == rec.events["heat"] and back.behavior_mask[:, -1].all()
         np.testing.assert_array_equal(back.timestamps, rec.timestamps)
         assert back.events == rec.events
         assert back.meta["segments"] == [[0, 60], [60, 120]]
@@ -108,7 +111,7 @@ class TestWriteFlavell:
         np.testing.assert_allclose(raw, -rec.behavior[:, col], rtol=1e-6)
         back = read_flavell(path, behaviors=rec.behavior_names)
         assert back.meta["head_angle_sign_from"] == "manifest"
-        np.testing.assert_allclose(back.behavior, rec.behavior, rtol=1e-6)
+        np.testing.assert_allclose(back.select_behaviors(rec.behavior_names).behavior, rec.behavior, rtol=1e-6)
 
     def test_masked_values_round_trip_as_masked(self, tmp_path):
         rec = make_recording()

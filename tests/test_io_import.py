@@ -46,9 +46,10 @@ class TestImportH5Formats:
             assert names_of(rec, vocab) == EXPECTED
             assert rec.labels == recs[uid].labels
             assert rec.meta["label_source"] == str(tmp_path / "labels.json")
-            assert rec.meta["behavior_divisor"] == {"velocity": 0.0603, "head_curvature": 0.494, "pumping": 1.277}
+            assert rec.meta["behavior_divisor"] == {"velocity": 0.0603, "head_curvature": 0.494, "pumping": 1.277,
+                                                    "stimulus:heat": 1.0}
             np.testing.assert_allclose(rec.traces, recs[uid].traces, rtol=1e-6)
-            np.testing.assert_allclose(rec.behavior, recs[uid].behavior[:, :3], rtol=1e-6)
+            np.testing.assert_allclose(rec.behavior[:, :3], recs[uid].behavior[:, :3], rtol=1e-6)
             assert rec.events == recs[uid].events
 
     def test_neuropal_labels_json_in_the_folder(self, recs, flavell_folder):
@@ -173,8 +174,8 @@ class TestImportH5Behavior:
     def test_behavior_selection_and_order(self, folder, recs):
         datasets, _ = import_h5(folder, behaviors=["angular_velocity", "velocity"], head_angle_pos_is_ventral=SIGNS)
         rec = datasets[UIDS[0]]
-        assert rec.behavior_names == ["angular_velocity", "velocity"]
-        np.testing.assert_allclose(rec.behavior, recs[UIDS[0]].behavior[:, [3, 0]], rtol=1e-6)
+        assert rec.behavior_names == ["angular_velocity", "velocity", "stimulus:heat"]
+        np.testing.assert_allclose(rec.behavior[:, :2], recs[UIDS[0]].behavior[:, [3, 0]], rtol=1e-6)
 
     def test_head_sign_from_manifest(self, tmp_path, recs):
         rec = recs[UIDS[0]]  # the manifest says positive head angle is ventral for this uid

@@ -28,7 +28,9 @@ class TestWriteWormWideWeb:
         back, labels = read_wormwideweb(path, behaviors=behaviors)
         assert back.uid == rec.uid and back.meta["format"] == f"wormwideweb-v{version}"
         np.testing.assert_allclose(back.traces, rec.traces, rtol=1e-6)
-        np.testing.assert_allclose(back.behavior, rec.behavior, rtol=1e-6)
+        assert back.behavior_names == behaviors + ["stimulus:heat"]
+        np.testing.assert_allclose(back.behavior[:, :-1], rec.behavior, rtol=1e-6)
+        assert np.flatnonzero(back.behavior[:, -1]).tolist() == rec.events["heat"]
         np.testing.assert_array_equal(back.timestamps, rec.timestamps)
         assert back.events == rec.events
         assert {r: e.label for r, e in labels.items()} == {i + 1: lab for i, lab in enumerate(rec.labels) if lab}

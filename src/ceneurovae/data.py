@@ -37,7 +37,7 @@ from .errors import ConfigError, DataError, DataWarning
 from .identity import Vocabulary
 from .io import DEFAULT_BEHAVIORS
 from .normalize import LAB_DIVISORS, BehaviorScaler, zscore
-from .recording import Recording, split_segments, vocabulary_names
+from .recording import Recording, is_stimulus, split_segments, vocabulary_names
 
 __all__ = [
     "Batch",
@@ -56,6 +56,8 @@ __all__ = [
     "recordings_of",
     "common_vocabulary",
     "default_behaviors",
+    "stimulus_union",
+    "with_stimuli",
 ]
 
 
@@ -385,20 +387,26 @@ def resolve_scaler(
 
     ``"auto"``: the lab's constants where they exist (velocity, head curvature, pumping),
     otherwise the standard deviation over `recordings`; ``"lab"``; ``"fit"`` (standard
-    deviations of `recordings`); or a ready `BehaviorScaler`.
+    deviations of `recordings`); or a ready `BehaviorScaler`. Stimulus channels are divided
+    by 1 whatever the choice.
+
+    With `behaviors` None the recordings must share their behaviors, and every stimulus
+    channel any of them holds is added (`with_stimuli`); a given list is used as it is.
     """
     if isinstance(scaler, BehaviorScaler):
         return scaler
     recordings = list(recordings)
     if behaviors is None:
-        behaviors = recordings[0].behavior_names
+        first = [n for n in recordings[0].behavior_names if not is_stimulus(n)]
         for rec in recordings:
-            if rec.behavior_names != list(behaviors):
+            own = [n for n in rec.behavior_names if not is_stimulus(n)]
+            if own != first:
                 raise DataError(
-                    f"recordings have different behaviors: {recordings[0].uid!r} has {list(behaviors)}, "
-                    f"{rec.uid!r} has {rec.behavior_names}; pass behaviors=[...] to choose",
+                    f"recordings have different behaviors: {recordings[0].uid!r} has {first}, "
+                    f"{rec.uid!r} has {own}; pass behaviors=[...] to choose",
                     key="behavior",
                 )
+        behaviors = with_stimuli(first, recordings)
     behaviors = list(behaviors)
     for rec in recordings:
         rec.require_behaviors(behaviors)
@@ -544,14 +552,30 @@ def common_vocabulary(recs: Sequence[Recording]) -> tuple[Vocabulary, list[Recor
     return vocab, out
 
 
+def stimulus_union(recs: Sequence[Recording]) -> list[str]:
+    """Every stimulus channel (``stimulus:<name>``) any of the recordings holds, sorted."""
+    return sorted({n for r in recs for n in r.behavior_names if is_stimulus(n)})
+
+
+def with_stimuli(behaviors: Sequence[str], recs: Sequence[Recording]) -> list[str]:
+    """The conditioning channels: `behaviors`, then every stimulus channel of `recs` not among them.
+
+    The rule for stimuli in one place: a cohort is conditioned on every stimulus that any of
+    its recordings holds; a recording without one has it masked (`Recording.select_behaviors`),
+    never an error.
+    """
+    behaviors = list(behaviors)
+    return behaviors + [n for n in stimulus_union(recs) if n not in behaviors]
+
+
 def default_behaviors(recs: Sequence[Recording]) -> list[str]:
-    """The behaviors to condition on when none are named: the package's defaults that every
-    recording has, else every behavior they share (in the first recording's order)."""
+    """The conditioning channels when none are named: the package's default behaviors that
+    every recording has, else every behavior they share (in the first recording's order),
+    then every stimulus channel that any recording holds (`with_stimuli`)."""
     shared = set(recs[0].behavior_names).intersection(*(r.behavior_names for r in recs[1:]))
     chosen = [b for b in DEFAULT_BEHAVIORS if b in shared]
-    if chosen:
-        return chosen
-    names = [b for b in recs[0].behavior_names if b in shared]
-    if not names:
+    if not chosen:
+        chosen = [b for b in recs[0].behavior_names if b in shared and not is_stimulus(b)]
+    if not chosen:
         raise DataError("the recordings share no behavior; name the behaviors with data.behaviors", key="behavior")
-    return names
+    return with_stimuli(chosen, recs)

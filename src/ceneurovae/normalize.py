@@ -8,6 +8,7 @@ two are stored in cohort files and checkpoints, so a prediction can always be ma
   predictions return in the units of ``rec.traces``.
 - Behaviors: divided by one positive number per channel (`BehaviorScaler`): the lab's
   constants (`LAB_DIVISORS`) or the standard deviation over the training animals.
+  Stimulus channels (``stimulus:<name>``, 0..1 already) are divided by 1 (`divisor_of`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ import numpy as np
 
 from .errors import ConfigError
 from .io.behavior import LAB_DIVISORS
-from .recording import Recording
+from .recording import Recording, is_stimulus
 
-__all__ = ["LAB_DIVISORS", "BehaviorScaler", "zscore"]
+__all__ = ["LAB_DIVISORS", "BehaviorScaler", "stimulus_divisor", "zscore"]
+
+
+def stimulus_divisor(name: str) -> float | None:
+    """1.0 for a stimulus channel (its values are intensities in 0..1 already, not a quantity
+    whose spread is worth fitting), None for a behavior."""
+    return 1.0 if is_stimulus(name) else None
 
 
 @dataclass(frozen=True)
@@ -48,28 +55,33 @@ class BehaviorScaler:
 
     @classmethod
     def lab(cls, names: Iterable[str]) -> BehaviorScaler:
-        """The lab's constants; behaviors without one are left unscaled (divisor 1)."""
+        """The lab's constants; behaviors without one, and stimuli, are left unscaled (divisor 1)."""
         names = tuple(names)
         return cls(names, tuple(float(LAB_DIVISORS.get(n, 1.0)) for n in names))
 
     @classmethod
     def fit(cls, recordings: Iterable[Recording], names: Iterable[str]) -> BehaviorScaler:
-        """Standard deviation of each behavior over the observed frames of `recordings`."""
+        """Standard deviation of each behavior over the observed frames of `recordings`.
+
+        Stimulus channels get divisor 1 (`stimulus_divisor`), and a recording may lack them.
+        """
         names = tuple(names)
         sums = np.zeros(len(names))
         sq = np.zeros(len(names))
         count = np.zeros(len(names))
         for rec in recordings:
-            cols = [rec.behavior_names.index(n) for n in names]
-            b = rec.behavior[:, cols].astype(np.float64)
-            m = rec.behavior_mask[:, cols]
+            sel = rec.select_behaviors(list(names))
+            b = sel.behavior.astype(np.float64)
+            m = sel.behavior_mask
             sums += (b * m).sum(0)
             sq += (b * b * m).sum(0)
             count += m.sum(0)
         count = np.maximum(count, 1)
         var = sq / count - (sums / count) ** 2
         std = np.sqrt(np.maximum(var, 0))
-        return cls(names, tuple(float(s) if s > 1e-12 else 1.0 for s in std))
+        fixed = [stimulus_divisor(n) for n in names]
+        return cls(names, tuple(f if f is not None else float(s) if s > 1e-12 else 1.0
+                                for f, s in zip(fixed, std)))
 
     def transform(self, behavior: np.ndarray) -> np.ndarray:
         """Physical units -> model units; `behavior` is (..., D)."""

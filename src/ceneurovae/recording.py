@@ -271,8 +271,12 @@ class Recording:
         return [self.vocabulary[i] if i > 0 else "" for i in self.identity]
 
     def require_behaviors(self, names, hint: str = "") -> None:
-        """Raise `RecordingError` naming the behaviors of `names` this recording lacks."""
-        missing = [n for n in names if n not in self.behavior_names]
+        """Raise `RecordingError` naming the behaviors of `names` this recording lacks.
+
+        Stimulus channels (``stimulus:<name>``) are never required: a recording without one
+        has it masked (`select_behaviors`).
+        """
+        missing = [n for n in names if n not in self.behavior_names and not is_stimulus(n)]
         if missing:
             raise RecordingError(
                 f"recording {self.uid!r} has no behavior {missing} (it has {self.behavior_names}){hint}",
@@ -281,14 +285,23 @@ class Recording:
             )
 
     def select_behaviors(self, names: list[str]) -> Recording:
-        """A copy holding only the named behavior columns, in that order."""
+        """A copy holding only the named behavior columns, in that order.
+
+        A behavior the recording lacks is a `RecordingError`; a stimulus channel it lacks is
+        added masked (zeros, ``behavior_mask`` False): nothing is known of that stimulus in
+        this recording. This is the one place where that rule is applied.
+        """
+        names = list(names)
         self.require_behaviors(names)
-        cols = [self.behavior_names.index(n) for n in names]
-        return self.replace(
-            behavior=self.behavior[:, cols],
-            behavior_mask=self.behavior_mask[:, cols],
-            behavior_names=list(names),
-        )
+        T = self.n_frames
+        behavior = np.zeros((T, len(names)), dtype=np.float32)
+        bmask = np.zeros((T, len(names)), dtype=bool)
+        for j, n in enumerate(names):
+            if n in self.behavior_names:
+                k = self.behavior_names.index(n)
+                behavior[:, j] = self.behavior[:, k]
+                bmask[:, j] = self.behavior_mask[:, k]
+        return self.replace(behavior=behavior, behavior_mask=bmask, behavior_names=names)
 
     def __repr__(self) -> str:
         return (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from .identity import Vocabulary, canonical_label
 from .inference import Stitched, ridge_readout, run_recording
 from .model import NeuroBehaviorVAE, VAEConfig, unwrap
 from .normalize import BehaviorScaler, zscore
-from .recording import Recording, vocabulary_names
+from .recording import Recording, is_stimulus, vocabulary_names
 from .training import Checkpoint, EpochRecord, select_device
 
 __all__ = ["Trained", "REFINE_STEPS", "REFINE_PRIOR", "check_refine_steps", "check_behavior_scale", "check_refine_prior"]
@@ -135,7 +135,8 @@ class Trained:
 
     # -- preparing inputs ------------------------------------------------------------------
     def prepare(self, rec: Recording) -> Recording:
-        """The recording with identities in the model's vocabulary; checks its behaviors."""
+        """The recording with identities in the model's vocabulary; checks its behaviors (a
+        stimulus channel of the model the recording lacks is masked, not an error)."""
         if not isinstance(rec, Recording):
             raise ConfigError(f"expected a Recording, got {type(rec).__name__}")
         rec.require_behaviors(self.behavior_names, hint=f"; the model was trained on {self.behavior_names}")
@@ -234,7 +235,10 @@ class Trained:
         """Activity predicted from behavior alone (latent at the prior mean), (T, N) in rec's
         units; NaN for unknown identities. Times `behavior_scale`: 0 when the validation
         animals showed that the model's behavior responses do not carry over to new animals
-        (each neuron is then predicted by its mean)."""
+        (each neuron is then predicted by its mean). The recording's stimulus channels drive
+        the prediction like its behaviors (a model stimulus the recording lacks is masked);
+        to see a stimulus the animal did not get, add its channel
+        (`ceneurovae.io.behavior.append_stimuli`) or use `generate`."""
         rec = self.prepare(rec)
         return self.to_units(self.behavior_scale * self.run(rec, from_prior=True).pred, rec)
 
@@ -261,26 +265,33 @@ class Trained:
 
     def generate(
         self,
-        behavior: np.ndarray,
+        behavior: np.ndarray | Mapping[str, np.ndarray],
         identities: Sequence[str | int] | None = None,
         *,
         dt: float | None = None,
         behavior_mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Activity for an arbitrary behavior trajectory, latent at the prior mean, times
-        `behavior_scale` (as `from_behavior`: a model whose behavior responses did not carry
-        over to its validation animals shows them shrunk, or flat at 0).
+        """Activity for an arbitrary behavior (and stimulus) trajectory, latent at the prior
+        mean, times `behavior_scale` (as `from_behavior`: a model whose behavior responses did
+        not carry over to its validation animals shows them shrunk, or flat at 0).
 
         Parameters
         ----------
-        behavior : (T, D) array in physical units, columns in the order of `behavior_names`
+        behavior : (T, D) array in physical units, columns in the order of `behavior_names`;
+            or a mapping channel name -> (T,) values, e.g.
+            ``{"velocity": v, "head_curvature": h, "pumping": p, "stimulus:heat": pulses}``.
+            In a mapping every behavior the model was trained on must be given; a stimulus
+            channel left out is off (0.0, known), and NaN values are unknown (masked).
         identities : names or vocabulary indices (default: every identity)
         dt : seconds per frame (default: the model's)
+        behavior_mask : (T, D) bool, optional, with an array `behavior`: False where unknown
 
         Returns
         -------
         (T, K) predicted activity in z-scored units.
         """
+        if isinstance(behavior, Mapping):
+            behavior = self._behavior_columns(behavior)
         behavior = np.asarray(behavior, dtype=np.float32)
         if behavior.ndim == 1 and len(self.behavior_names) == 1:
             behavior = behavior[:, None]
@@ -297,6 +308,22 @@ class Trained:
             dt=dt or self.model.cfg.dt, vocabulary=self.vocabulary,
         )
         return self.behavior_scale * self.run(rec, from_prior=True, identities=ids, center=False).pred_identities
+
+    def _behavior_columns(self, channels: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(T, D) in the model's channel order from name -> (T,) values (stimuli left out: off)."""
+        unknown = sorted(set(channels) - set(self.behavior_names))
+        if unknown:
+            raise ConfigError(f"channels {unknown} are not among the model's {self.behavior_names}")
+        missing = [n for n in self.behavior_names if n not in channels and not is_stimulus(n)]
+        if missing:
+            raise ConfigError(f"behavior lacks {missing}; the model was trained on {self.behavior_names}")
+        lengths = {n: np.asarray(v).shape for n, v in channels.items()}
+        shapes = set(lengths.values())
+        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+            raise ConfigError(f"each channel must be one value per frame, all of one length; got shapes {lengths}")
+        (T,) = next(iter(shapes))
+        return np.stack([np.asarray(channels[n], dtype=np.float32) if n in channels else np.zeros(T, np.float32)
+                         for n in self.behavior_names], axis=1)
 
     def _identity_indices(self, identities: Sequence[str | int]) -> np.ndarray:
         out = []

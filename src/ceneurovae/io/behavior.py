@@ -1,6 +1,9 @@
-"""Behavior names shared by the readers, and the head-angle sign convention.
+"""Behavior names shared by the readers, the head-angle sign convention, and stimulus events.
 
 Canonical names are used everywhere in the package; each format spells them its own way.
+Stimuli that files store as event frames (the heat onsets of Atanas & Kim 2023) become
+conditioning channels ``stimulus:<name>`` here (`event_stimulus`, `append_stimuli`), and
+go back to event frames for the writers (`stimulus_onsets`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import functools
 from collections.abc import Iterable
 from importlib import resources
 
+import numpy as np
+
 from ..errors import ConfigError
+from ..recording import STIMULUS_PREFIX, Recording, interval_channel, is_stimulus, stimulus_name
 
 __all__ = [
     "DEFAULT_BEHAVIORS",
@@ -23,6 +29,10 @@ __all__ = [
     "head_sign",
     "manifest_pos_is_ventral",
     "check_reader_options",
+    "EVENT_STIMULUS_S",
+    "event_stimulus",
+    "append_stimuli",
+    "stimulus_onsets",
 ]
 
 DEFAULT_BEHAVIORS = ("velocity", "head_curvature", "pumping")
@@ -112,3 +122,56 @@ def check_reader_options(behaviors, traces: str, trace_kinds: Iterable[str], mis
         if value not in allowed:
             raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
     return behaviors
+
+
+EVENT_STIMULUS_S: dict[str, float] = {"heat": 0.0}
+"""How long a stimulus stored as onset frames lasts, s, by event name (0: one frame).
+
+The heat stimulus of Atanas & Kim 2023 is stored as its onset frame only
+(``timing/stim_begin_confocal``, WormWideWeb ``events/heat``); its duration is documented
+neither in the files nor in the data notes this package was written from, so it marks the
+one onset frame. Other event names stored in WormWideWeb ``events`` are read the same way.
+"""
+
+
+def event_stimulus(name: str, frames, timestamps: np.ndarray) -> np.ndarray:
+    """The (T,) float32 channel of stimulus `name` given as onset `frames` (0-based):
+    1.0 from each onset for ``EVENT_STIMULUS_S[name]`` seconds (one frame at least), 0.0 elsewhere."""
+    ts = np.asarray(timestamps, dtype=np.float64)
+    duration = EVENT_STIMULUS_S.get(str(name), 0.0)
+    starts = [float(ts[int(f)]) for f in frames if 0 <= int(f) < ts.size]
+    return interval_channel(ts, [(t, t + duration) for t in starts])
+
+
+def append_stimuli(rec: Recording, channels: dict[str, np.ndarray], origin: dict[str, str] | None = None) -> Recording:
+    """`rec` with the stimulus `channels` (name -> (T,) values) appended as behavior columns
+    ``stimulus:<name>`` (known on every frame), in name order; ``meta["stimuli"]`` says where
+    each came from (`origin`, name -> the file's key)."""
+    if not channels:
+        return rec
+    names = sorted(channels)
+    columns = [stimulus_name(n) for n in names]
+    keep = [j for j, n in enumerate(rec.behavior_names) if n not in columns]
+    values = np.stack([np.asarray(channels[n], dtype=np.float32) for n in names], axis=1)
+    behavior = np.concatenate([rec.behavior[:, keep], values], axis=1)
+    bmask = np.concatenate([rec.behavior_mask[:, keep], np.ones(values.shape, dtype=bool)], axis=1)
+    meta = dict(rec.meta)
+    meta["stimuli"] = {
+        c: {"from": (origin or {}).get(n), "duration_s": EVENT_STIMULUS_S.get(n, 0.0)} for n, c in zip(names, columns)
+    }
+    return rec.replace(behavior=behavior, behavior_mask=bmask,
+                       behavior_names=[rec.behavior_names[j] for j in keep] + columns, meta=meta)
+
+
+def stimulus_onsets(rec: Recording) -> dict[str, list[int]]:
+    """Onset frames of each stimulus channel of `rec` (name without the prefix -> 0-based frames
+    where the stimulus turns on), for writers that store stimuli as event frames. A channel
+    never known (mask all False) is left out."""
+    out = {}
+    for j, n in enumerate(rec.behavior_names):
+        if not is_stimulus(n) or not rec.behavior_mask[:, j].any():
+            continue
+        on = (rec.behavior[:, j] > 0) & rec.behavior_mask[:, j]
+        starts = np.flatnonzero(on & ~np.concatenate([[False], on[:-1]]))
+        out[n[len(STIMULUS_PREFIX):]] = [int(f) for f in starts]
+    return out

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import DataWarning, FormatError
 from ..identity import Vocabulary
-from ..recording import Recording
+from ..recording import Recording, is_stimulus
 from ..utils import jsonable
 from .behavior import DEFAULT_BEHAVIORS, LAB_DIVISORS
 from .validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
@@ -61,7 +61,10 @@ def write_cohort(
     path : path
         File to write (replaced if it exists; written to a temporary file first).
     datasets : dict uid -> Recording
-        All recordings must have the same behavior names, in the same order.
+        All recordings must have the same behavior names, in the same order, apart from
+        stimulus channels (``stimulus:<name>``): every stimulus channel of any recording is
+        written for all of them, masked (``BM`` False) in the recordings that lack it, which
+        `import_h5` reads back as not held.
     vocabulary : Vocabulary
         The identity vocabulary the recordings' ``identity`` indices refer to.
     behavior_divisor : dict, optional
@@ -71,11 +74,12 @@ def write_cohort(
     recs = list(datasets.values())
     if not recs:
         raise FormatError("no recordings to write", path=str(path))
-    names = recs[0].behavior_names
+    names = [n for n in recs[0].behavior_names if not is_stimulus(n)]
     for rec in recs:
-        if rec.behavior_names != names:
+        own = [n for n in rec.behavior_names if not is_stimulus(n)]
+        if own != names:
             raise FormatError(
-                f"recording {rec.uid!r} has behaviors {rec.behavior_names}, the first has {names}; "
+                f"recording {rec.uid!r} has behaviors {own}, the first has {names}; "
                 "select the same behaviors for every recording",
                 path=str(path),
                 key=f"data/{rec.uid}/B",
@@ -87,6 +91,8 @@ def write_cohort(
                 path=str(path),
                 key=f"data/{rec.uid}/I",
             )
+    names = names + sorted({n for rec in recs for n in rec.behavior_names if is_stimulus(n)})
+    datasets = {uid: rec.select_behaviors(names) for uid, rec in datasets.items()}
     divisor = dict(LAB_DIVISORS)
     divisor.update(behavior_divisor or {})
     path = os.fspath(path)
@@ -97,7 +103,8 @@ def write_cohort(
         f.attrs["B_units"] = "physical"
         f.create_dataset("label_name", data=_str_array(vocabulary.to_list()))
         f.create_dataset("behavior_names", data=_str_array(names))
-        f.create_dataset("B_norm_divisor", data=np.asarray([divisor.get(n, 1.0) for n in names], dtype=np.float64))
+        f.create_dataset("B_norm_divisor", data=np.asarray(
+            [1.0 if is_stimulus(n) else divisor.get(n, 1.0) for n in names], dtype=np.float64))
         data = f.create_group("data")
         for uid, rec in datasets.items():
             g = data.create_group(uid)

@@ -16,7 +16,7 @@ What the reader uses (h5py shapes; T frames, N neurons)::
     behavior/reversal_vec        (T,)    0/1 per frame
     behavior/reversal_events     (2, R)  start/end pairs
     timing/timestamp_confocal    (T,)    s
-    timing/stim_begin_confocal   (k,)    heat onset frame(s), 1-based
+    timing/stim_begin_confocal   (k,)    heat onset frame(s), 1-based -> "stimulus:heat"
 
 Any other 1-D ``behavior/<name>`` can be requested by its own name.
 
@@ -42,14 +42,17 @@ import h5py
 import numpy as np
 
 from ..errors import FormatError
-from ..recording import Recording, split_segments
+from ..recording import Recording, is_stimulus, split_segments
 from .behavior import (
     DEFAULT_BEHAVIORS,
     FORMAT1_KEYS,
     SIGNED_BY_HEAD_ANGLE,
+    append_stimuli,
     check_reader_options,
+    event_stimulus,
     head_sign,
     manifest_pos_is_ventral,
+    stimulus_onsets,
 )
 from .validate import (
     LOW_LEVEL_ERRORS,
@@ -132,6 +135,7 @@ def read_flavell(
     head_curvature_positive: str = "dorsal",
     head_angle_pos_is_ventral: bool | Mapping[str, bool] | None = None,
     uid: str | None = None,
+    stimuli: bool = True,
 ) -> Recording:
     """Read one ``<uid>-data.h5`` file.
 
@@ -153,6 +157,10 @@ def read_flavell(
         The file's own convention; defaults to the manifest entry of the uid.
     uid : str, optional
         Defaults to the file name without ``-data.h5``.
+    stimuli : bool
+        A file with ``timing/stim_begin_confocal`` gets a ``stimulus:heat`` channel after
+        the behaviors: 1.0 on each heat onset frame (the pulse's duration is not in the
+        file: `ceneurovae.io.behavior.EVENT_STIMULUS_S`), 0.0 elsewhere.
 
     Returns
     -------
@@ -164,10 +172,14 @@ def read_flavell(
     path = os.fspath(path)
     uid = uid or flavell_uid(path)
     with open_hdf5(path) as f, damaged_file_guard(path, "format-1 file"):
-        return _read(
+        rec = _read(
             f, path, uid, behaviors, traces, missing_behavior,
             head_curvature_positive, head_angle_pos_is_ventral,
         )
+    if stimuli and "heat" in rec.events:
+        heat = event_stimulus("heat", rec.events["heat"], rec.timestamps)
+        rec = append_stimuli(rec, {"heat": heat}, {"heat": "timing/stim_begin_confocal"})
+    return rec
 
 
 def _group(f: h5py.File, name: str, path: str) -> h5py.Group:
@@ -403,6 +415,10 @@ def write_flavell(
         Write head angle and angular velocity with positive = ventral (negating the
         recording's dorsal-positive values), as some real files are.
 
+    A ``stimulus:heat`` channel is written as its onset frames
+    (``timing/stim_begin_confocal``, in place of ``events["heat"]``); the format has no
+    place for other stimulus channels (a warning says so).
+
     Returns
     -------
     Path of the written file. Neuron labels are not part of this format: write them beside
@@ -423,7 +439,7 @@ def write_flavell(
         pieces = split_segments(rec.timestamps)
         f.create_dataset("gcamp/idx_splits", data=np.asarray([[a + 1, b] for a, b in pieces], dtype=np.int64).T)
         for j, name in enumerate(rec.behavior_names):
-            if not rec.behavior_mask[:, j].any():
+            if is_stimulus(name) or not rec.behavior_mask[:, j].any():
                 continue
             v = rec.behavior[:, j].astype(np.float64)
             v[~rec.behavior_mask[:, j]] = np.nan
@@ -435,10 +451,15 @@ def write_flavell(
         f.create_dataset("behavior/reversal_vec", data=vector_from_intervals(reversals, T))
         f.create_dataset("behavior/reversal_events", data=np.asarray(reversals, dtype=np.int64).reshape(-1, 2).T)
         f.create_dataset("timing/timestamp_confocal", data=rec.timestamps)
-        if rec.events.get("heat"):
-            f.create_dataset("timing/stim_begin_confocal", data=np.asarray(rec.events["heat"], dtype=np.int64) + 1)
+        onsets = stimulus_onsets(rec)
+        heat = onsets["heat"] if "heat" in onsets else rec.events.get("heat")
+        if heat or "heat" in onsets:
+            f.create_dataset("timing/stim_begin_confocal", data=np.asarray(heat, dtype=np.int64) + 1)
     os.replace(tmp, target)
     other = sorted(set(rec.events) - {"reversals", "heat"})
     if other:
         warn(f"format 1 has no place for events {other}: not written", target)
+    lost = sorted(set(onsets) - {"heat"})
+    if lost:
+        warn(f"format 1 has no place for stimulus channels {lost} (only heat onsets): not written", target)
     return target

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..identity import Vocabulary
-from ..recording import Recording
+from ..recording import Recording, is_stimulus
 from .behavior import SIGNED_BY_HEAD_ANGLE, head_sign
 from .cohort import has_cohort_layout, read_cohort, write_cohort
 from .flavell import FILE_SUFFIX, flavell_uid, has_flavell_layout, read_flavell, write_flavell
@@ -153,7 +153,7 @@ def _read_cohort_piece(path: Path, request: ReadRequest) -> Piece:
 
     def found() -> Iterator[Found]:
         for rec in recs.values():
-            rec = _select_behaviors(rec, request.behaviors, request.missing_behavior, where)
+            rec = _select_behaviors(rec, request.behaviors, request.missing_behavior, where, request.stimuli)
             rec = _cohort_head_sign(rec, request.head_curvature_positive)
             if rec.meta.get("format", "cohort") != "cohort":
                 rec.meta.setdefault("source_format", rec.meta["format"])
@@ -164,9 +164,15 @@ def _read_cohort_piece(path: Path, request: ReadRequest) -> Piece:
     return Piece(recordings=found(), vocabulary=vocab)
 
 
-def _select_behaviors(rec: Recording, behaviors: list[str], mode: str, where: str) -> Recording:
-    """A cohort recording with exactly the requested behavior columns (missing ones masked)."""
-    missing = [b for b in behaviors if b not in rec.behavior_names]
+def _select_behaviors(rec: Recording, behaviors: list[str], mode: str, where: str, stimuli: bool = True) -> Recording:
+    """A cohort recording with exactly the requested behavior columns (missing ones masked),
+    then, with `stimuli`, the stimulus channels it holds (a column the file masks on every
+    frame of this recording is one it does not hold: `write_cohort` writes the cohort's
+    stimulus channels for every recording)."""
+    held = [n for j, n in enumerate(rec.behavior_names)
+            if is_stimulus(n) and n not in behaviors and rec.behavior_mask[:, j].any()]
+    behaviors = list(behaviors) + (held if stimuli else [])
+    missing = [b for b in behaviors if b not in rec.behavior_names and not is_stimulus(b)]
     if missing and mode == "error":
         raise FormatError(
             f"recording {rec.uid!r} lacks the requested behaviors {missing} (it has "
@@ -203,7 +209,7 @@ def _cohort_head_sign(rec: Recording, target: str) -> Recording:
 
 def _read_flavell_piece(path: Path, request: ReadRequest) -> Piece:
     rec = read_flavell(path, head_angle_pos_is_ventral=request.head_angle_pos_is_ventral,
-                       **request.reader_options())
+                       stimuli=request.stimuli, **request.reader_options())
     return Piece(recordings=[Found(rec)])
 
 
@@ -216,7 +222,7 @@ def _read_wormwideweb_piece(path: Path, request: ReadRequest) -> Piece:
         # A data file carries the recording; this file only lends its labels.
         entries = wormwideweb_labels(obj, path)
         return Piece(lent_labels={uid: entries} if entries else {})
-    rec, entries = read_wormwideweb(path, content=obj, **request.reader_options())
+    rec, entries = read_wormwideweb(path, content=obj, stimuli=request.stimuli, **request.reader_options())
     return Piece(recordings=[Found(rec, labels=entries)])
 
 

@@ -4,7 +4,10 @@ A model sees frames, not seconds: recordings taken at 0.6 s and 0.74 s per frame
 brought to one step before they share a model. Values are interpolated linearly in time
 within each contiguous piece of a recording (never across the join of two halves); a new
 frame is observed only where the frames it is interpolated from are observed. Event frames
-are moved to the new frame nearest in time.
+are moved to the new frame nearest in time. Stimulus channels (``stimulus:<name>``) are not
+interpolated: each new frame takes the value of the old frame nearest in time, and every old
+frame where a stimulus is on marks its nearest new frame, so that a one-frame pulse is
+neither halved nor lost.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import ConfigError
-from ..recording import Recording, split_segments
+from ..recording import Recording, is_stimulus, split_segments
 from .validate import time_step, warn
 
 __all__ = ["time_step", "resample", "common_time_step", "resample_to_common"]
@@ -39,6 +42,22 @@ def _interp(ts: np.ndarray, x: np.ndarray, m: np.ndarray, t: np.ndarray) -> tupl
     return values, observed
 
 
+def _nearest(ts: np.ndarray, x: np.ndarray, m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """On/off channels x (n, K) at times t: the nearest old frame's value, raised to the value
+    of every old frame whose nearest new frame it is (no pulse is lost); returns (values, mask)."""
+    def nearest(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        j = np.clip(np.searchsorted(dst, src), 1, max(dst.size - 1, 1))
+        if dst.size == 1:
+            return np.zeros(src.size, dtype=np.int64)
+        return np.where(src - dst[j - 1] <= dst[j] - src, j - 1, j)
+
+    i = nearest(t, ts)
+    values, observed = x[i].copy(), m[i].copy()
+    k = nearest(ts, t)
+    np.maximum.at(values, k, np.where(m, x, 0.0))
+    return values, observed
+
+
 def resample(rec: Recording, dt: float) -> Recording:
     """The recording on a regular grid of step `dt` seconds.
 
@@ -56,6 +75,7 @@ def resample(rec: Recording, dt: float) -> Recording:
     if not (np.isfinite(dt) and dt > 0):
         raise ConfigError(f"dt must be a positive number of seconds, got {dt!r}")
     ts = rec.timestamps
+    stim = [j for j, n in enumerate(rec.behavior_names) if is_stimulus(n)]
     new_t, xs, ms, bs, bms = [], [], [], [], []
     for a, b in split_segments(ts):
         seg_t = ts[a:b]
@@ -63,6 +83,9 @@ def resample(rec: Recording, dt: float) -> Recording:
         t = seg_t[0] + dt * np.arange(n_new)
         x, m = _interp(seg_t, rec.traces[a:b].astype(np.float64), rec.mask[a:b], t)
         bv, bm = _interp(seg_t, rec.behavior[a:b].astype(np.float64), rec.behavior_mask[a:b], t)
+        if stim:
+            sv, sm = _nearest(seg_t, rec.behavior[a:b, stim].astype(np.float64), rec.behavior_mask[a:b, stim], t)
+            bv[:, stim], bm[:, stim] = sv, sm
         new_t.append(t)
         xs.append(x)
         ms.append(m)

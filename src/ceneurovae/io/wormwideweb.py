@@ -10,7 +10,7 @@ Version 1 (format 2, ``<uid>.json``), flat::
     timestamp_confocal   T seconds (absent in early files)
     avg_timestep         MINUTES per frame (checked against the timestamps)
     max_t                last fitted frame, not always T
-    events               {"heat": [391]}    1-based frames
+    events               {"heat": [391]}    1-based frames -> "stimulus:heat" (every name)
     uid, dataset_type, num_neurons
     labeled              {"<1-based row>": {label, neuron_class, LR, DV, roi_id, confidence, region}}
 
@@ -35,14 +35,17 @@ import numpy as np
 
 from ..errors import FormatError
 from ..identity import canonical_label, neuron_class
-from ..recording import Recording
+from ..recording import Recording, is_stimulus
 from .behavior import (
     DEFAULT_BEHAVIORS,
     SIGNED_BY_HEAD_ANGLE,
     V1_KEYS,
     V2_KEYS,
+    append_stimuli,
     check_reader_options,
+    event_stimulus,
     head_sign,
+    stimulus_onsets,
 )
 from .labels import LabelEntry, parse_label_dict
 from .validate import (
@@ -136,6 +139,7 @@ def read_wormwideweb(
     missing_behavior: str = "error",
     head_curvature_positive: str = "dorsal",
     content: Mapping | None = None,
+    stimuli: bool = True,
 ) -> tuple[Recording, dict[int, LabelEntry] | None]:
     """Read one WormWideWeb JSON file (version 1 or 2).
 
@@ -147,6 +151,10 @@ def read_wormwideweb(
         and version 2 has no ``"f20"``).
     content : dict, optional
         The already parsed file, to avoid parsing twice.
+    stimuli : bool
+        Every event the file's ``events`` (version 1) or ``timing/event`` (version 2) object
+        names (``heat``) becomes a channel ``stimulus:<name>`` after the behaviors: 1.0 on
+        each onset frame (the files hold no duration: `ceneurovae.io.behavior.EVENT_STIMULUS_S`).
 
     Returns
     -------
@@ -169,7 +177,13 @@ def read_wormwideweb(
             path=path,
         )
     with damaged_file_guard(path, f"WormWideWeb v{version} file"):
-        return _read(obj, version, path, behaviors, traces, missing_behavior, head_curvature_positive)
+        rec, entries = _read(obj, version, path, behaviors, traces, missing_behavior, head_curvature_positive)
+    stimuli_found = [n for n in rec.events if n != "reversals"]  # the events object's names
+    if stimuli and stimuli_found:
+        key = "events" if version == 1 else "timing/event"
+        channels = {n: event_stimulus(n, rec.events[n], rec.timestamps) for n in stimuli_found}
+        rec = append_stimuli(rec, channels, {n: f"{key}/{n}" for n in stimuli_found})
+    return rec, entries
 
 
 def _section(obj: Mapping, name: str, path: str) -> Mapping:
@@ -376,7 +390,9 @@ def write_wormwideweb(
         for version 2) or a file path ending in ``.json``.
     rec : Recording
         Unobserved entries are written as NaN (as the lab's exporter allows); a behavior never
-        observed is written as null (pumping) or left out.
+        observed is written as null (pumping) or left out. Stimulus channels are written as
+        their onset frames in the events object (``stimulus:heat`` -> ``{"heat": [...]}``, in
+        place of ``events["heat"]``).
     version : {1, 2}
     paper_id, dataset_type :
         Stored in the file's metadata.
@@ -400,6 +416,8 @@ def write_wormwideweb(
     behavior: dict = {}
     for j, name in enumerate(rec.behavior_names):
         key = keys.get(name, name)
+        if is_stimulus(name):
+            continue
         if not rec.behavior_mask[:, j].any():
             behavior[key] = None
             continue
@@ -408,6 +426,7 @@ def write_wormwideweb(
         behavior[key] = v.tolist()
     reversals = [[int(a), int(b)] for a, b in rec.events.get("reversals", [])]
     events = {k: [int(f) + 1 for f in v] for k, v in rec.events.items() if k != "reversals"}
+    events.update({k: [f + 1 for f in v] for k, v in stimulus_onsets(rec).items()})
     labels = _label_dict(rec)
     kinds = list(dataset_type) if dataset_type is not None else list(rec.meta.get("dataset_type") or ["baseline"])
     if version == 1:

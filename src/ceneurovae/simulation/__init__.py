@@ -166,6 +166,8 @@ from .generative import (
     identity_params,
     reference_covariances,
     simulate_animal,
+    stimulus_names,
+    stimulus_response,
 )
 from .signals import (
     alternating,
@@ -205,4 +207,6 @@ __all__ = [
     "simulate_cohort",
     "smooth_ou",
     "standardize",
+    "stimulus_names",
+    "stimulus_response",
 ]

@@ -103,6 +103,23 @@ class SimConfig(Settings):
     gcamp_decay_s: float = 1.2
     """Decay time constant of the GCaMP kernel, s (GCaMP7f-like)."""
 
+    # Stimuli (off by default: n_stimuli = 0 leaves every draw as it was)
+    n_stimuli: int = 0
+    """Number of stimulus types (channels ``stimulus:stim1``, ``stimulus:stim2``, ...); 0: none."""
+    stimulated_fraction: float = 1.0
+    """Share of animals that receive the stimuli (the others' recordings have no stimulus channel)."""
+    stimulus_pulses: int = 6
+    """Pulses of each stimulus type per stimulated animal, one in each of as many equal stretches."""
+    stimulus_duration_s: float = 5.0
+    """Duration of one pulse, s."""
+    stimulus_responsive: float = 0.2
+    """Share of the encoding table's identities that respond to each stimulus type."""
+    stimulus_gain: float = 1.5
+    """Typical response amplitude, in units of the neuron's signal sd (each responsive
+    identity draws |gain| uniform in 0.5-1.5 times this, and a random sign)."""
+    stimulus_tau_s: float = 5.0
+    """Time constant of the response: a unit-gain exponential filter of the pulse, then GCaMP."""
+
     section = "simulate"
 
     def __post_init__(self) -> None:
@@ -146,6 +163,13 @@ class SimConfig(Settings):
         need(0 <= self.pumping_missing_fraction <= 1, "pumping_missing_fraction", "must be in [0, 1]")
         need(0 < self.max_label_probability <= 1, "max_label_probability", "must be in (0, 1]")
         need(self.n_internal >= 1, "n_internal", "must be at least 1")
+        need(self.n_stimuli >= 0, "n_stimuli", "must be an integer >= 0")
+        need(self.stimulus_pulses >= 1, "stimulus_pulses", "must be at least 1")
+        need(0 <= self.stimulated_fraction <= 1, "stimulated_fraction", "must be in [0, 1]")
+        need(0 < self.stimulus_responsive <= 1, "stimulus_responsive", "must be in (0, 1]")
+        need(self.stimulus_gain >= 0, "stimulus_gain", "must be a number >= 0")
+        for name in ("stimulus_duration_s", "stimulus_tau_s"):
+            need(float(getattr(self, name)) > 0, name, "must be a positive number")
         need(self.gcamp_rise_s < self.gcamp_decay_s, "gcamp_rise_s",
              f"must be smaller than gcamp_decay_s={self.gcamp_decay_s}")
         pair("neurons_range", 1, len(atlas().names))

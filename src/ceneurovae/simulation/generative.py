@@ -10,6 +10,7 @@ configuration from a fixed-seed reference cohort. The equations are in the docst
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .config import SimConfig
 from .signals import causal_filter, exp_kernels, fft_size, ou, runs, smooth_ou
 
 __all__ = ["IdentityParams", "behavior_channels", "gcamp_kernel", "identity_params",
-           "reference_covariances", "simulate_animal"]
+           "reference_covariances", "simulate_animal", "stimulus_names", "stimulus_response"]
 
 _LABELED_ANIMALS = 40  # the table's counts are over the 40 NeuroPAL animals of the paper
 _TAU_MAX_S = 90.0  # encoding decay times are capped here (table maximum: 61 s); sets the pre-roll
@@ -54,6 +55,7 @@ class IdentityParams:
     variability: np.ndarray   # (A,) class's across-animal variability relative to the median
     loading: np.ndarray       # (A, K) internal-state loadings
     label_prob: np.ndarray    # (A,) labeling probability per member neuron (0 outside the table)
+    stimulus_gain: np.ndarray | None = None  # (A, S) response to each stimulus type (0: none); None without stimuli
 
 
 def identity_params(rng: np.random.Generator, c: SimConfig) -> IdentityParams:
@@ -97,8 +99,40 @@ def identity_params(rng: np.random.Generator, c: SimConfig) -> IdentityParams:
     class_load = rng.standard_normal((len(class_index), c.n_internal))
     loading = class_load[[class_index[cls] for cls in classes]]
     loading = loading + 0.3 * rng.standard_normal((a, c.n_internal))
-    return IdentityParams(names, weight, rng.uniform(0.1, 0.6, a), tau, fraction, variability,
-                           loading, label_prob)
+    rectify = rng.uniform(0.1, 0.6, a)
+    stim = _stimulus_gains(rng, label_prob, c) if c.n_stimuli else None  # drawn last: no stimuli, no draw
+    return IdentityParams(names, weight, rectify, tau, fraction, variability, loading, label_prob, stim)
+
+
+def _stimulus_gains(rng: np.random.Generator, label_prob: np.ndarray, c: SimConfig) -> np.ndarray:
+    """(A, S) response gains: for each stimulus type, ``stimulus_responsive`` of the table's
+    identities respond, |gain| uniform in (0.5, 1.5) x ``stimulus_gain``, random sign."""
+    table = np.flatnonzero(label_prob > 0)
+    gains = np.zeros((label_prob.size, c.n_stimuli))
+    k = max(1, int(round(c.stimulus_responsive * table.size)))
+    for s in range(c.n_stimuli):
+        chosen = rng.choice(table, k, replace=False)
+        gains[chosen, s] = rng.choice([-1.0, 1.0], k) * rng.uniform(0.5, 1.5, k) * c.stimulus_gain
+    return gains
+
+
+def stimulus_names(c: SimConfig) -> list[str]:
+    """Names of the simulated stimulus types: ``stim1``, ``stim2``, ... (channels ``stimulus:<name>``)."""
+    return [f"stim{s + 1}" for s in range(c.n_stimuli)]
+
+
+def stimulus_response(channel: np.ndarray, dt: float, c: SimConfig) -> np.ndarray:
+    """The response of a neuron of gain 1 to a stimulus `channel` (T,) or (T, S) at step `dt`
+    s: a unit-gain exponential filter of time constant ``stimulus_tau_s`` (a pulse long
+    against it saturates at 1), then the GCaMP kernel. A neuron of gain g (before its trace
+    is z-scored) responds ``g * stimulus_response(...)``."""
+    x = np.asarray(channel, dtype=np.float64)
+    flat = x.ndim == 1
+    x = x[:, None] if flat else x
+    length = int(np.ceil(6 * c.stimulus_tau_s / dt)) + 1
+    kernel = exp_kernels(np.array([c.stimulus_tau_s / dt]), length, "gain")[:, 0]
+    out = causal_filter(causal_filter(x, kernel), gcamp_kernel(c, dt))
+    return out[:, 0] if flat else out
 
 
 def _choose_neurons(rng: np.random.Generator, p: IdentityParams,
@@ -187,6 +221,17 @@ def reference_covariances(c: SimConfig) -> tuple[np.ndarray, np.ndarray]:
     return raw / _REF_ANIMALS, gc / _REF_ANIMALS
 
 
+_STIMULUS_FIELDS = ("n_stimuli", "stimulated_fraction", "stimulus_pulses", "stimulus_duration_s",
+                    "stimulus_responsive", "stimulus_gain", "stimulus_tau_s")
+
+
+def _without_stimuli(c: SimConfig) -> SimConfig:
+    """`c` with the stimulus settings at their defaults: the reference behavior does not
+    depend on them, so configurations that differ only there share one cached reference."""
+    defaults = {f.name: f.default for f in dataclasses.fields(SimConfig) if f.name in _STIMULUS_FIELDS}
+    return c if all(getattr(c, k) == v for k, v in defaults.items()) else dataclasses.replace(c, **defaults)
+
+
 def _at_tau(table: np.ndarray, tau_s: np.ndarray) -> np.ndarray:
     """Interpolate a (n_taus, 4, 4) table at each tau (log scale) -> (N, 4, 4)."""
     x = np.log(np.clip(tau_s, _REF_TAUS_S[0], _REF_TAUS_S[-1]))
@@ -207,7 +252,7 @@ def _behavior_drive(x: np.ndarray, w: np.ndarray, rectify: np.ndarray, tau_s: np
     share of the behavior part whatever its timescale (slow pumping would otherwise swamp
     fast reversals), with a scale that is the same in every animal.
     """
-    raw, gc = (_at_tau(t, tau_s) for t in reference_covariances(c))
+    raw, gc = (_at_tau(t, tau_s) for t in reference_covariances(_without_stimuli(c)))
     forward = w[:, 0] >= 0
     a = np.stack([np.where(forward, 1.0, rectify), np.where(forward, rectify, 1.0)], 1)  # (N, 2)
     s_v = np.sqrt(np.einsum("ni,nij,nj->n", a, raw[:, :2, :2], a))
@@ -313,6 +358,36 @@ def _zscore_parts(parts: list[np.ndarray], noise: np.ndarray):
     return traces, mapped, sd
 
 
+def _stimuli(seed_seq: np.random.SeedSequence, grid: _Grid, p: IdentityParams, idx: np.ndarray,
+             c: SimConfig) -> dict | None:
+    """This animal's stimuli, from a fourth stream of its seed (None without stimuli).
+
+    Returns ``channels`` (T, S) at the recorded frames (None for an animal not stimulated),
+    ``onsets`` (per type, recorded frames), ``gain`` (N, S) before z-scoring and
+    ``response`` (T, N): every neuron's response at the recorded frames.
+    """
+    if not c.n_stimuli:
+        return None
+    rng = np.random.default_rng(seed_seq.spawn(1)[0])
+    if rng.random() >= c.stimulated_fraction:
+        return {"channels": None}
+    n_cont = int(grid.kept[-1]) + 1
+    on = np.zeros((grid.g_len - 1 + n_cont, c.n_stimuli))  # the neural parts' span: GCaMP history first
+    width = max(1, int(round(c.stimulus_duration_s / grid.dt)))
+    onsets = []
+    for s in range(c.n_stimuli):
+        slots = np.array_split(np.arange(grid.kept.size), c.stimulus_pulses)
+        frames = sorted(int(sl[rng.integers(0, max(1, int(0.6 * sl.size)))]) for sl in slots if sl.size)
+        onsets.append(frames)
+        for f in frames:
+            start = grid.g_len - 1 + int(grid.kept[f])
+            on[start:start + width, s] = 1.0
+    at_frames = grid.g_len - 1 + grid.kept
+    gain = p.stimulus_gain[idx]
+    response = stimulus_response(on, grid.dt, c)[at_frames] @ gain.T
+    return {"channels": on[at_frames].astype(np.float32), "onsets": onsets, "gain": gain, "response": response}
+
+
 def simulate_animal(k: int, seed_seq: np.random.SeedSequence, p: IdentityParams, c: SimConfig):
     """One animal (uid ``sim-<k>``): keyword arguments of its `Recording` and its `GroundTruth`."""
     # Separate streams, so that changing one setting (say, the neuron count) leaves the
@@ -329,6 +404,9 @@ def simulate_animal(k: int, seed_seq: np.random.SeedSequence, p: IdentityParams,
     beh = {key: val[grid.burn + grid.kept] for key, val in beh.items()}
 
     parts, states = _neural_parts(activity_rng, grid, drive, drive_std, load, p.fraction[idx], c)
+    stim = _stimuli(seed_seq, grid, p, idx, c)  # None unless n_stimuli > 0 (its own stream)
+    if stim is not None and stim["channels"] is not None:
+        parts[0] = parts[0] + stim["response"]  # the behavior part holds what the conditioning inputs drive
     signal = sum(parts)
     q = activity_rng.uniform(*c.noise_fraction, idx.size)  # noise share of each trace's variance
     sigma = np.sqrt(q / (1 - q)) * signal.std(0)
@@ -346,12 +424,26 @@ def simulate_animal(k: int, seed_seq: np.random.SeedSequence, p: IdentityParams,
     reversals = runs(rev[:half]) + [[a + half, b + half] for a, b in runs(rev[half:])]
 
     uid = f"sim-{k:03d}"
+    meta = {"simulated": True, "animal": k, "roaming_fraction": float(beh["roaming"].mean())}
+    names_b = list(BEHAVIORS)
+    if stim is not None:
+        meta["stimulus"] = {"stimulated": stim["channels"] is not None}
+        if stim["channels"] is not None:
+            behavior = np.concatenate([behavior, stim["channels"]], axis=1)
+            bmask = np.concatenate([bmask, np.ones(stim["channels"].shape, dtype=bool)], axis=1)
+            names_b += [f"stimulus:{n}" for n in stimulus_names(c)]
+            gain = (stim["gain"] / sd[:, None])[order]  # in units of rec.traces
+            meta["stimulus"].update({
+                name: {"onsets": stim["onsets"][s], "duration_s": c.stimulus_duration_s, "tau_s": c.stimulus_tau_s,
+                       "neurons": np.flatnonzero(gain[:, s]).tolist(),
+                       "gain": gain[np.flatnonzero(gain[:, s]), s].astype(float).tolist()}
+                for s, name in enumerate(stimulus_names(c))
+            })
     rec = dict(
-        uid=uid, traces=traces[:, order], behavior=behavior, behavior_names=list(BEHAVIORS),
+        uid=uid, traces=traces[:, order], behavior=behavior, behavior_names=names_b,
         behavior_mask=bmask, labels=[nm if i < n_labeled else "" for nm, i in zip(names, order, strict=True)],
         timestamps=timestamps, dt=float(np.median(np.diff(timestamps[:half]))),
-        events={"reversals": reversals}, source="simulator",
-        meta={"simulated": True, "animal": k, "roaming_fraction": float(beh["roaming"].mean())},
+        events={"reversals": reversals}, source="simulator", meta=meta,
     )
     b, i, r, e = (part[:, order] for part in parts)
     truth = dict(

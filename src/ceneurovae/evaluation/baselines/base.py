@@ -50,14 +50,15 @@ def behavior_features(rec: Recording, behaviors: Sequence[str], taus_s: Sequence
     Parameters
     ----------
     rec : Recording
-    behaviors : behavior names to use (all must be in ``rec.behavior_names``)
+    behaviors : behavior names to use (all must be in ``rec.behavior_names``, apart from
+        stimulus channels, unknown where the recording lacks them)
 
     Returns
     -------
     (T, C * len(taus_s)) float64, C = len(behaviors) (+ 2 with velocity)
     """
-    cols = [rec.behavior_names.index(b) for b in behaviors]
-    raw = np.where(rec.behavior_mask[:, cols], rec.behavior[:, cols], np.nan).astype(np.float64)
+    sel = rec.select_behaviors(list(behaviors))
+    raw = np.where(sel.behavior_mask, sel.behavior, np.nan).astype(np.float64)
     if "velocity" in behaviors:
         v = raw[:, list(behaviors).index("velocity")]
         raw = np.concatenate([raw, np.maximum(v, 0.0)[:, None], np.minimum(v, 0.0)[:, None]], axis=1)
