@@ -160,7 +160,9 @@ class TestWormIdLayout:
         assert got.behavior_names[-2:] == [stimulus_name("NaCl"), stimulus_name("butanone")]
         np.testing.assert_array_equal(got.behavior[:, -2:], stim)
         assert got.behavior_mask[:, -2:].all()
-        assert got.meta["stimuli"] == {"stimulus:NaCl": 2, "stimulus:butanone": 1}
+        table = "/intervals/chemical_stimuli"
+        assert got.meta["stimuli"] == {"stimulus:NaCl": {"from": [table], "intervals": 2},
+                                       "stimulus:butanone": {"from": [table], "intervals": 1}}
         # uncertain labels become their class when asked
         got = quiet_import(path, dt=None, uncertain="class")[0][rec.uid]
         i = next(i for i, lab in enumerate(labels) if lab.endswith("?"))

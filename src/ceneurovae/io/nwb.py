@@ -703,9 +703,10 @@ def _own_times(group: h5py.Group, where: str, path: str, n: int) -> np.ndarray |
 
 
 def _stimuli(f, contents: NwbContents, ts: np.ndarray, where: str):
-    """One channel per stimulus named by the interval tables; and what was read, for meta."""
+    """One channel per stimulus named by the interval tables; and, for ``meta["stimuli"]``,
+    where each came from and how many intervals it has."""
     channels: dict[str, np.ndarray] = {}
-    read: dict[str, int] = {}
+    read: dict[str, dict] = {}
     for path, _ in contents.intervals:
         g = f[path]
         key = f"/{path}"
@@ -730,7 +731,9 @@ def _stimuli(f, contents: NwbContents, ts: np.ndarray, where: str):
             channel = stimulus_name(name or table)
             on = interval_channel(ts, [(start[i], stop[i]) for i in rows])
             channels[channel] = np.maximum(channels.get(channel, 0.0), on)
-            read[channel] = read.get(channel, 0) + len(rows)
+            entry = read.setdefault(channel, {"from": [], "intervals": 0})
+            entry["from"].append(key)
+            entry["intervals"] += len(rows)
         outside = int(((stop < ts[0]) | (start > ts[-1])).sum())
         if outside:
             warn(f"{outside} of {start.size} intervals lie outside the recording "
