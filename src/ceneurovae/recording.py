@@ -325,7 +325,7 @@ def _check_float32(values: np.ndarray, fail, key: str) -> None:
     if big.any():
         t, j = np.argwhere(big)[0]
         raise fail(f"{key} holds {int(big.sum())} finite values beyond float32's range (±3.4e38), e.g. "
-                   f"{values[t, j]!r} at frame {t}, column {j}: check the file's scale", key)
+                   f"{float(values[t, j]):.3g} at frame {t}, column {j}: check the scale", key)
 
 
 def vocabulary_names(rec: Recording) -> list[str]:

@@ -57,6 +57,9 @@ def _outside_package() -> int:
     return level
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Recordings hold float32: a finite value beyond this would become infinite."""
+
 MAX_ARRAY_BYTES = 4 * 2**30
 """The largest array a reader loads (4 GiB): processed traces of a whole-brain recording
 are megabytes; a larger declared size is a raw volume or a damaged header, not data to read."""
@@ -108,6 +111,15 @@ def float_array(value, path, key: str) -> np.ndarray:
             f"expected numbers in a rectangular array, got {type(value).__name__} ({err})",
             path=path, key=key,
         ) from None
+    with np.errstate(invalid="ignore"):
+        huge = np.isfinite(arr) & (np.abs(arr) > FLOAT32_MAX)
+    if huge.any():
+        where = tuple(int(i) for i in np.argwhere(huge)[0])
+        raise FormatError(
+            f"{int(huge.sum())} values beyond float32's range (±3.4e38), e.g. {float(arr[where]):.3g} at "
+            f"index {list(where)}: they would become infinite; check the file's scale",
+            path=path, key=key,
+        )
     return arr
 
 
