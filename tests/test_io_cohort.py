@@ -62,6 +62,22 @@ def test_original_layout_with_normalized_behavior(tmp_path):
     assert rec.labels == ["AVAL", "", "AVAR", "", ""]
 
 
+@pytest.mark.parametrize("bad", [0.0, np.nan, -1.0])
+def test_a_divisor_that_is_not_positive(tmp_path, bad):
+    """Issue 22: a divisor of 0 made every behavior 0, NaN masked every behavior, silently."""
+    rng = np.random.default_rng(2)
+    path = tmp_path / "orig.h5"
+    with h5py.File(path, "w") as f:
+        f["label_name"] = np.array([b"unknown", b"AVAL"])
+        f["B_norm_divisor"] = np.array([0.0603, bad, 1.277])
+        g = f.create_group("data/2022-06-14-01")
+        g["X"] = rng.normal(size=(2, 100))
+        g["B"] = rng.normal(size=(3, 100))
+        g["I"] = np.array([1, 0])
+    with pytest.raises(FormatError, match=r"key 'B_norm_divisor'.*divisor 1 is .*must be a positive number"):
+        import_h5(path)
+
+
 def test_missing_key_names_file_and_key(tmp_path):
     path = tmp_path / "bad.h5"
     with h5py.File(path, "w") as f:

@@ -182,6 +182,12 @@ def _read_open_cohort(f: h5py.File, path: str):
     else:
         names = list(DEFAULT_BEHAVIORS) + [f"behavior_{i}" for i in range(len(DEFAULT_BEHAVIORS), n_beh)]
     divisor_arr = np.asarray(f["B_norm_divisor"][()], dtype=np.float64).ravel() if "B_norm_divisor" in f else None
+    if divisor_arr is not None and not (np.isfinite(divisor_arr) & (divisor_arr > 0)).all():
+        bad = int(np.argmax(~(np.isfinite(divisor_arr) & (divisor_arr > 0))))
+        raise FormatError(
+            f"divisor {bad} is {divisor_arr[bad]!r}: every divisor must be a positive number (behavior is "
+            "stored divided by it)", path=path, key="B_norm_divisor",
+        )
     if divisor_arr is not None and divisor_arr.size != n_beh:
         raise FormatError(
             f"{divisor_arr.size} divisors for {n_beh} behaviors", path=path, key="B_norm_divisor"
