@@ -96,3 +96,21 @@ def test_a_time_step_that_is_not_seconds(flavell, scale):
     replace(flavell, "timing/timestamp_confocal", (ts - ts[0]) * scale)
     with pytest.raises(FormatError, match="are the timestamps in seconds"):
         read(flavell)
+
+
+def test_as_many_neurons_as_frames_needs_the_orientation(tmp_path):
+    """Issue 22: a square trace array was read in whichever orientation came first, silently."""
+    from ceneurovae.errors import ConfigError
+
+    rec = make_recording("2021-01-01-01", T=12, N=12, gap=False)
+    path = write_flavell(tmp_path, rec)
+    with pytest.raises(FormatError, match=r"as many neurons as frames.*orientation='frames-first'") as err:
+        read(path)
+    assert TRACES in str(err.value)
+    got = import_h5(path, orientation="frames-first", missing_behavior="mask", dt=None)[0]["2021-01-01-01"]
+    np.testing.assert_allclose(got.traces, rec.traces, rtol=1e-6)
+    flipped = import_h5(path, orientation="neurons-first", missing_behavior="mask", dt=None)[0]["2021-01-01-01"]
+    np.testing.assert_allclose(flipped.traces, rec.traces.T, rtol=1e-6)
+    assert flipped.meta["trace_orientation"] == "neuron x time"
+    with pytest.raises(ConfigError, match="orientation='sideways' is not one of"):
+        import_h5(path, orientation="sideways")

@@ -33,6 +33,7 @@ _ARGPARSE = {
     "traces": {},
     "dt": dict(help_suffix=" On the command line: 'auto', 'none' or seconds."),
     "invalid_labels": {},
+    "orientation": {},
     "stimuli": dict(action=argparse.BooleanOptionalAction),
     "nwb_series": dict(metavar="PATH"),
     "nwb_labels": dict(metavar="PATH"),

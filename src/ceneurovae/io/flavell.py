@@ -136,6 +136,7 @@ def read_flavell(
     head_angle_pos_is_ventral: bool | Mapping[str, bool] | None = None,
     uid: str | None = None,
     stimuli: bool = True,
+    orientation: str = "auto",
 ) -> Recording:
     """Read one ``<uid>-data.h5`` file.
 
@@ -174,7 +175,7 @@ def read_flavell(
     with open_hdf5(path) as f, damaged_file_guard(path, "format-1 file"):
         rec = _read(
             f, path, uid, behaviors, traces, missing_behavior,
-            head_curvature_positive, head_angle_pos_is_ventral,
+            head_curvature_positive, head_angle_pos_is_ventral, orientation,
         )
     if stimuli and "heat" in rec.events:
         heat = event_stimulus("heat", rec.events["heat"], rec.timestamps)
@@ -205,7 +206,7 @@ def _per_frame(ds, path: str, key: str) -> np.ndarray:
     return arr
 
 
-def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_ventral) -> Recording:
+def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_ventral, orientation) -> Recording:
     gcamp = _group(f, "gcamp", path)
     beh_group = _group(f, "behavior", path)
     trace_key = TRACE_KINDS[traces]
@@ -244,7 +245,7 @@ def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_vent
     T = frame_count(lengths, path)
 
     raw = float_array(gcamp[trace_key][()], path, f"gcamp/{trace_key}")
-    x, found = orient(raw, T, path, f"gcamp/{trace_key}", expected="time x neuron")
+    x, found = orient(raw, T, path, f"gcamp/{trace_key}", expected="time x neuron", given=orientation)
     if found != "time x neuron":
         warn(
             f"stored as {raw.shape} = (neurons, frames), the transpose of the usual h5py "

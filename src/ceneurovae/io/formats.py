@@ -82,6 +82,8 @@ class ReadRequest:
     """Read the file's stimuli as ``stimulus:<name>`` channels."""
     nwb_series: str | None = None
     nwb_labels: str | None = None
+    orientation: str = "auto"
+    """``"auto"``, ``"frames-first"`` or ``"neurons-first"``: the axes of trace arrays."""
     data_uids: frozenset[str] = frozenset()
     """Uids named by data files among the inputs: a file of another format with one of these
     uids only lends its labels."""
@@ -89,7 +91,7 @@ class ReadRequest:
     def reader_options(self) -> dict:
         """Keyword arguments shared by the per-recording readers."""
         return dict(behaviors=self.behaviors, traces=self.traces, missing_behavior=self.missing_behavior,
-                    head_curvature_positive=self.head_curvature_positive)
+                    head_curvature_positive=self.head_curvature_positive, orientation=self.orientation)
 
 
 @dataclass
@@ -233,7 +235,7 @@ def _read_nwb_piece(path, request: ReadRequest) -> Piece:
         path, behaviors=request.behaviors, traces=request.traces,
         missing_behavior=request.missing_behavior, head_curvature_positive=request.head_curvature_positive,
         head_angle_pos_is_ventral=request.head_angle_pos_is_ventral, stimuli=request.stimuli,
-        series=request.nwb_series, labels=request.nwb_labels,
+        series=request.nwb_series, labels=request.nwb_labels, orientation=request.orientation,
     )
     return Piece(recordings=[Found(rec, labels=entries)])
 

@@ -67,6 +67,7 @@ from .flavell import open_hdf5
 from .labels import LabelEntry
 from .validate import (
     LOW_LEVEL_ERRORS,
+    ORIENTATIONS,
     fit_timestamps,
     float_array,
     intervals_from_vector,
@@ -347,6 +348,7 @@ def read_nwb(
     stimuli: bool = True,
     series: str | None = None,
     labels: str | None = None,
+    orientation: str = "auto",
 ) -> tuple[Recording, dict[int, LabelEntry]]:
     """Read one NWB file: its recording and the neuron names it carries (1-based rows).
 
@@ -358,7 +360,7 @@ def read_nwb(
     with open_nwb(path) as f:
         try:
             return _read(f, where, list(behaviors), traces, missing_behavior, head_curvature_positive,
-                         head_angle_pos_is_ventral, stimuli, series, labels)
+                         head_angle_pos_is_ventral, stimuli, series, labels, orientation)
         except LOW_LEVEL_ERRORS as err:
             if isinstance(err, FormatError):
                 raise
@@ -366,7 +368,7 @@ def read_nwb(
 
 
 def _read(f, where, behaviors, traces, missing_behavior, target, pos_is_ventral, stimuli, series_option,
-          labels_option):
+          labels_option, orientation):
     contents = nwb_contents(f)
     chosen = _choose_series(f, contents, where, traces, series_option)
     group = f[chosen.path]
@@ -381,7 +383,17 @@ def _read(f, where, behaviors, traces, missing_behavior, target, pos_is_ventral,
     ts, ts_key = _timestamps(group, where, chosen.path)
     rows, cols = data.shape
     n_time = ts.size if ts is not None else None
-    if n_time is not None:
+    if orientation != "auto":
+        orientation = ORIENTATIONS[orientation]
+        if n_time is not None and (rows if orientation == "time x neuron" else cols) != n_time:
+            raise FormatError(f"orientation reads {data.shape} as {orientation}, but there are {n_time} "
+                              f"timestamps ({ts_key})", path=where, key=key)
+    elif n_time is not None and rows == cols == n_time:
+        raise FormatError(
+            f"shape {data.shape}: as many neurons as frames, so the orientation cannot be told from the "
+            "timestamps; pass orientation='frames-first' (NWB's convention) or 'neurons-first' "
+            "(command line: --orientation)", path=where, key=key)
+    elif n_time is not None:
         if rows == n_time:
             orientation = "time x neuron"
         elif cols == n_time:

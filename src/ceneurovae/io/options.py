@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "head_curvature_positive": HEAD_TARGETS,
     "traces": tuple(TRACE_KINDS),
     "invalid_labels": ("error", "drop"),
+    "orientation": ("auto", "frames-first", "neurons-first"),
 }
 """Allowed values of the reading options that name a choice."""
 
@@ -74,6 +75,9 @@ class ReadOptions(Settings):
     """Common time step: 'auto', None (each recording's own) or seconds."""
     invalid_labels: str = "error"
     """Label keys outside the trace rows: raise, or load that recording without labels."""
+    orientation: str = "auto"
+    """Axes of trace arrays: auto (told by the frame count; an error when as many neurons as
+    frames), frames-first (T, N) or neurons-first (N, T)."""
     stimuli: bool = True
     """Read the stimuli a file holds as conditioning channels named stimulus:<name>."""
     nwb_series: str | None = None

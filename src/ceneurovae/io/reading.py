@@ -47,6 +47,7 @@ def import_h5(
     stimuli: bool = True,
     nwb_series: str | None = None,
     nwb_labels: str | None = None,
+    orientation: str = "auto",
 ) -> tuple[dict[str, Recording], Vocabulary]:
     """Read recordings and their identity vocabulary from any supported input.
 
@@ -95,6 +96,10 @@ def import_h5(
         Read the stimuli a file holds (heat pulses, chemical or optogenetic stimulus
         intervals) as conditioning channels ``stimulus:<name>`` appended to the behavior
         columns: 1.0 while the stimulus is on, 0.0 otherwise.
+    orientation : {"auto", "frames-first", "neurons-first"}
+        Axes of the trace arrays. ``"auto"`` tells them by the frame count (the behavior's
+        or the timestamps' length) and refuses a square array, whose orientation cannot be
+        told; the others say it.
     nwb_series, nwb_labels : str, optional
         NWB files only: the response series to read and the column of neuron names, as a
         path inside the file (``processing/CalciumActivity/...``) or a name; None finds them
@@ -119,13 +124,14 @@ def import_h5(
         behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head_curvature_positive,
         head_angle_pos_is_ventral, traces, dt, invalid_labels, labels, stimuli, nwb_series, nwb_labels,
     )
+    one_of_choices("orientation", orientation)
     sources = find_sources(path)
     request = ReadRequest(
         behaviors=behaviors, traces=traces,
         missing_behavior="error" if missing_behavior == "error" else "mask",
         head_curvature_positive=head_curvature_positive,
         head_angle_pos_is_ventral=head_angle_pos_is_ventral,
-        stimuli=bool(stimuli), nwb_series=nwb_series, nwb_labels=nwb_labels,
+        stimuli=bool(stimuli), nwb_series=nwb_series, nwb_labels=nwb_labels, orientation=orientation,
         data_uids=frozenset(
             fmt.uid_from_name(s.path) for s in sources
             if (fmt := format_named(s.format)).uid_from_name is not None
@@ -216,6 +222,13 @@ def _read_sources(sources, request: ReadRequest):
                     own_labels[rec.uid] = (where, found.labels)
                 add(rec, where)
     return datasets, names, own_labels, cohort_vocabs
+
+
+def one_of_choices(name: str, value) -> None:
+    """Refuse a reading option outside its `CHOICES`."""
+    allowed = CHOICES[name]
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
 
 
 MIN_DT_S, MAX_DT_S = 1e-4, 3600.0

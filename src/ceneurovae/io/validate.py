@@ -136,7 +136,12 @@ def frame_count(lengths: Mapping[str, int], path, what: str = "behavior") -> int
     return distinct[0]
 
 
-def orient(arr: np.ndarray, n_frames: int, path, key: str, *, expected: str) -> tuple[np.ndarray, str]:
+ORIENTATIONS = {"frames-first": "time x neuron", "neurons-first": "neuron x time"}
+"""The reading option ``orientation`` -> the orientation it names."""
+
+
+def orient(arr: np.ndarray, n_frames: int, path, key: str, *, expected: str,
+           given: str = "auto") -> tuple[np.ndarray, str]:
     """Return `arr` as (T frames, N neurons), deciding the orientation by the frame count.
 
     Parameters
@@ -145,7 +150,10 @@ def orient(arr: np.ndarray, n_frames: int, path, key: str, *, expected: str) -> 
     n_frames : int
         T, from the behavior arrays of the same recording.
     expected : {"time x neuron", "neuron x time"}
-        The orientation the format documents; used for the square case T == N.
+        The orientation the format documents (named in the square case's error).
+    given : {"auto", "frames-first", "neurons-first"}
+        The reading option ``orientation``: ``"auto"`` decides by `n_frames` and refuses a
+        square array (T == N), whose orientation cannot be told; the others say it.
 
     Returns
     -------
@@ -156,8 +164,19 @@ def orient(arr: np.ndarray, n_frames: int, path, key: str, *, expected: str) -> 
     if arr.ndim != 2:
         raise FormatError(f"expected a 2-D array (frames and neurons), got shape {arr.shape}", path=path, key=key)
     rows, cols = arr.shape
-    if rows == n_frames and cols == n_frames:
-        found = expected
+    if given != "auto":
+        found = ORIENTATIONS[given]
+        if (rows if found == "time x neuron" else cols) != n_frames:
+            raise FormatError(
+                f"orientation={given!r} reads shape {arr.shape} as {found}, but the recording has "
+                f"{n_frames} frames (the length of its behavior arrays)", path=path, key=key)
+    elif rows == n_frames and cols == n_frames:
+        raise FormatError(
+            f"shape {arr.shape}: as many neurons as frames, so the orientation cannot be told from the "
+            f"shapes (this format documents {expected}); pass orientation='frames-first' or "
+            "'neurons-first' (command line: --orientation)",
+            path=path, key=key,
+        )
     elif rows == n_frames:
         found = "time x neuron"
     elif cols == n_frames:

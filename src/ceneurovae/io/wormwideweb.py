@@ -140,6 +140,7 @@ def read_wormwideweb(
     head_curvature_positive: str = "dorsal",
     content: Mapping | None = None,
     stimuli: bool = True,
+    orientation: str = "auto",
 ) -> tuple[Recording, dict[int, LabelEntry] | None]:
     """Read one WormWideWeb JSON file (version 1 or 2).
 
@@ -177,7 +178,8 @@ def read_wormwideweb(
             path=path,
         )
     with damaged_file_guard(path, f"WormWideWeb v{version} file"):
-        rec, entries = _read(obj, version, path, behaviors, traces, missing_behavior, head_curvature_positive)
+        rec, entries = _read(obj, version, path, behaviors, traces, missing_behavior, head_curvature_positive,
+                             orientation)
     stimuli_found = [n for n in rec.events if n != "reversals"]  # the events object's names
     if stimuli and stimuli_found:
         key = "events" if version == 1 else "timing/event"
@@ -193,7 +195,7 @@ def _section(obj: Mapping, name: str, path: str) -> Mapping:
     return sec
 
 
-def _read(obj, version, path, behaviors, traces, missing_behavior, target):
+def _read(obj, version, path, behaviors, traces, missing_behavior, target, orientation):
     if version == 1:
         beh_sec, beh_prefix, keys = obj, "", V1_KEYS
         timing, trace_sec, trace_prefix = obj, obj, ""
@@ -252,7 +254,7 @@ def _read(obj, version, path, behaviors, traces, missing_behavior, target):
     T = frame_count(lengths, path)
 
     raw = float_array(trace_sec[trace_key], path, trace_prefix + trace_key)
-    x, found = orient(raw, T, path, trace_prefix + trace_key, expected="neuron x time")
+    x, found = orient(raw, T, path, trace_prefix + trace_key, expected="neuron x time", given=orientation)
     if found != "neuron x time":
         warn(
             f"stored as {raw.shape} = (frames, neurons), the transpose of the documented neurons x "
