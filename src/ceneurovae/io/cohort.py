@@ -34,7 +34,13 @@ from ..identity import Vocabulary
 from ..recording import Recording, is_stimulus
 from ..utils import jsonable
 from .behavior import DEFAULT_BEHAVIORS, LAB_DIVISORS
-from .validate import LOW_LEVEL_ERRORS, damaged_file_guard, report_nonfinite
+from .validate import (
+    LOW_LEVEL_ERRORS,
+    damaged_file_guard,
+    float_array,
+    read_bounded,
+    report_nonfinite,
+)
 
 __all__ = ["write_cohort", "read_cohort", "is_cohort_file", "has_cohort_layout"]
 
@@ -168,7 +174,7 @@ def _require(f: h5py.Group, key: str, path: str):
 
 
 def _read_open_cohort(f: h5py.File, path: str):
-    label_name = _decode(_require(f, "label_name", path)[()])
+    label_name = _decode(read_bounded(_require(f, "label_name", path), path))
     vocabulary = Vocabulary(label_name)
     data = _require(f, "data", path)
     if len(data) == 0:
@@ -176,12 +182,12 @@ def _read_open_cohort(f: h5py.File, path: str):
     first = data[next(iter(data))]
     n_beh = _require(first, "B", path).shape[0]
     if "behavior_names" in f:
-        names = _decode(f["behavior_names"][()])
+        names = _decode(read_bounded(f["behavior_names"], path))
     elif n_beh <= len(DEFAULT_BEHAVIORS):
         names = list(DEFAULT_BEHAVIORS[:n_beh])
     else:
         names = list(DEFAULT_BEHAVIORS) + [f"behavior_{i}" for i in range(len(DEFAULT_BEHAVIORS), n_beh)]
-    divisor_arr = np.asarray(f["B_norm_divisor"][()], dtype=np.float64).ravel() if "B_norm_divisor" in f else None
+    divisor_arr = np.asarray(read_bounded(f["B_norm_divisor"], path), dtype=np.float64).ravel() if "B_norm_divisor" in f else None
     if divisor_arr is not None and not (np.isfinite(divisor_arr) & (divisor_arr > 0)).all():
         bad = int(np.argmax(~(np.isfinite(divisor_arr) & (divisor_arr > 0))))
         raise FormatError(
@@ -205,9 +211,9 @@ def _read_open_cohort(f: h5py.File, path: str):
     for uid in data:
         g = data[uid]
         key = f"data/{uid}"
-        X = np.asarray(_require(g, "X", path)[()])
-        B = np.asarray(_require(g, "B", path)[()])
-        identity = np.asarray(_require(g, "I", path)[()]).ravel()
+        X = float_array(read_bounded(_require(g, "X", path), path), path, f"data/{uid}/X")
+        B = float_array(read_bounded(_require(g, "B", path), path), path, f"data/{uid}/B")
+        identity = np.asarray(read_bounded(_require(g, "I", path), path)).ravel()
         if X.ndim != 2 or B.ndim != 2:
             raise FormatError(f"X and B must be 2-D, got {X.shape} and {B.shape}", path=path, key=key)
         if B.shape[0] != n_beh:
@@ -226,10 +232,10 @@ def _read_open_cohort(f: h5py.File, path: str):
             )
         report_nonfinite(X.T, path, f"{key}/X")
         report_nonfinite(B.T, path, f"{key}/B", unit="behaviors")
-        mask = np.asarray(g["M"][()], dtype=bool).T if "M" in g else None
-        bmask = np.asarray(g["BM"][()], dtype=bool).T if "BM" in g else None
-        ts = np.asarray(g["timestamps"][()], dtype=np.float64) if "timestamps" in g else None
-        labels = _decode(g["labels"][()]) if "labels" in g else [vocabulary[i] if i else "" for i in identity]
+        mask = np.asarray(read_bounded(g["M"], path), dtype=bool).T if "M" in g else None
+        bmask = np.asarray(read_bounded(g["BM"], path), dtype=bool).T if "BM" in g else None
+        ts = np.asarray(read_bounded(g["timestamps"], path), dtype=np.float64) if "timestamps" in g else None
+        labels = _decode(read_bounded(g["labels"], path)) if "labels" in g else [vocabulary[i] if i else "" for i in identity]
         dt = float(g.attrs["dt"]) if "dt" in g.attrs else None
         events = json.loads(g.attrs["events"]) if "events" in g.attrs else {}
         meta = json.loads(g.attrs["meta"]) if "meta" in g.attrs else {}

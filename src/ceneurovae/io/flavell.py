@@ -65,6 +65,7 @@ from .validate import (
     intervals_from_vector,
     orient,
     parse_pairs,
+    read_bounded,
     report_nonfinite,
     time_step,
     vector_from_intervals,
@@ -194,7 +195,7 @@ def _group(f: h5py.File, name: str, path: str) -> h5py.Group:
 
 
 def _per_frame(ds, path: str, key: str) -> np.ndarray:
-    arr = float_array(ds[()], path, key)
+    arr = float_array(read_bounded(ds, path), path, key)
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
     if arr.ndim != 1:
@@ -244,7 +245,7 @@ def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_vent
         )
     T = frame_count(lengths, path)
 
-    raw = float_array(gcamp[trace_key][()], path, f"gcamp/{trace_key}")
+    raw = float_array(read_bounded(gcamp[trace_key], path), path, f"gcamp/{trace_key}")
     x, found = orient(raw, T, path, f"gcamp/{trace_key}", expected="time x neuron", given=orientation)
     if found != "time x neuron":
         warn(
@@ -255,7 +256,7 @@ def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_vent
 
     if "timing" not in f or "timestamp_confocal" not in f["timing"]:
         raise FormatError("missing: every frame needs a timestamp (s)", path=path, key="timing/timestamp_confocal")
-    ts_raw = float_array(f["timing/timestamp_confocal"][()], path, "timing/timestamp_confocal").reshape(-1)
+    ts_raw = float_array(read_bounded(f["timing/timestamp_confocal"], path), path, "timing/timestamp_confocal").reshape(-1)
     ts, cut_note = fit_timestamps(ts_raw, T, path, "timing/timestamp_confocal")
 
     report_nonfinite(x, path, f"gcamp/{trace_key}")
@@ -299,12 +300,12 @@ def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_vent
     pairs_beyond = _read_reversals(beh_group, T, path, events, meta)
     if "timing" in f and "stim_begin_confocal" in f["timing"]:
         events["heat"] = frames_from_one_based(
-            f["timing/stim_begin_confocal"][()], T, path, "timing/stim_begin_confocal"
+            read_bounded(f["timing/stim_begin_confocal"], path), T, path, "timing/stim_begin_confocal"
         )
     if "gcamp" in f and "idx_splits" in gcamp:
-        _read_splits(gcamp["idx_splits"][()], T, path, meta)
+        _read_splits(read_bounded(gcamp["idx_splits"], path), T, path, meta)
     if "timing" in f and "time_food_encounter" in f["timing"]:
-        meta["time_food_encounter"] = float_array(f["timing/time_food_encounter"][()], path, "timing").tolist()
+        meta["time_food_encounter"] = float_array(read_bounded(f["timing/time_food_encounter"], path), path, "timing").tolist()
 
     if cut_note:
         extra = []
@@ -349,7 +350,7 @@ def _read_reversals(g: h5py.Group, T: int, path: str, events: dict, meta: dict) 
     beyond = 0
     if "reversal_events" in g:
         pairs, layout = parse_pairs(
-            g["reversal_events"][()], path, "behavior/reversal_events", prefer="columns"
+            read_bounded(g["reversal_events"], path), path, "behavior/reversal_events", prefer="columns"
         )
         meta["reversal_events_layout"] = layout
         beyond = int((pairs[:, 1] > T).sum())

@@ -65,7 +65,7 @@ MAX_ARRAY_BYTES = 4 * 2**30
 are megabytes; a larger declared size is a raw volume or a damaged header, not data to read."""
 
 
-def read_bounded(ds, path, key: str, max_bytes: int = MAX_ARRAY_BYTES) -> np.ndarray:
+def read_bounded(ds, path, key: str | None = None, max_bytes: int = MAX_ARRAY_BYTES) -> np.ndarray:
     """The values of an HDF5 dataset, after checking its declared size against `max_bytes`.
 
     A header can declare any shape: checking before reading keeps a 1 MB file from asking
