@@ -241,9 +241,11 @@ def check_size(rec: Recording, where: str) -> None:
     if rec.n_neurons < 1 or rec.n_frames < 2:
         raise FormatError(f"recording {rec.uid!r} has {rec.n_frames} frames and {rec.n_neurons} neurons; "
                           "a recording needs at least 2 frames and 1 neuron", path=where)
-    if not MIN_DT_S <= rec.dt <= MAX_DT_S:
-        raise FormatError(f"recording {rec.uid!r} has a time step of {rec.dt:.3g} s, outside "
-                          f"[{MIN_DT_S:g}, {MAX_DT_S:g}] s: are the timestamps in seconds?", path=where)
+    for what, step in (("time step", rec.dt), ("median step between timestamps",
+                                               float(np.median(np.diff(rec.timestamps))))):
+        if not MIN_DT_S <= step <= MAX_DT_S:
+            raise FormatError(f"recording {rec.uid!r} has a {what} of {step:.3g} s, outside "
+                              f"[{MIN_DT_S:g}, {MAX_DT_S:g}] s: are the timestamps in seconds?", path=where)
 
 
 def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head,
