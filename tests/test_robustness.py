@@ -7,14 +7,11 @@ as a table."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 
 from ceneurovae import import_h5
-from ceneurovae.cli import main
-from ceneurovae.io.damage import UID, cases, outcome
+from ceneurovae.cli import run_captured
+from ceneurovae.io.damage import UID, cases, command_outcome, outcome
 from nwb_fixtures import need_pynwb
 
 need_pynwb()
@@ -23,16 +20,8 @@ CASES = cases()
 
 
 def run_command(*argv: str):
-    """A command in this process: its outcome class from its exit code and what it printed."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main(list(argv))
-    text = err.getvalue()
-    if code == 2 and "error:" in text:
-        return "error", text
-    if code == 0:
-        return ("warning", text) if "warning:" in text else ("correct", "")
-    return "traceback", f"exit {code}: {text[-400:]}"
+    code, _, err = run_captured(list(argv))
+    return command_outcome(code, err)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])

@@ -8,7 +8,9 @@ only when their command runs, so ``ceneurovae --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import sys
 
 from ..errors import CeNeuroVAEError
@@ -66,3 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ceneurovae {name}: interrupted", file=sys.stderr)
         return 130
+
+
+def run_captured(argv: list[str]) -> tuple[int, str, str]:
+    """Run a command in this process; its exit code, standard output and standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()

@@ -34,7 +34,7 @@ from .flavell import write_flavell
 from .nwb import write_nwb
 from .wormwideweb import write_wormwideweb
 
-__all__ = ["CLASSES", "Case", "cases", "outcome", "valid_recording"]
+__all__ = ["CLASSES", "Case", "cases", "command_outcome", "outcome", "valid_recording"]
 
 CLASSES = ("error", "warning", "correct", "traceback", "hang")
 UID = "2022-06-14-01"
@@ -230,6 +230,17 @@ def cases() -> list[Case]:
              _hostile_labels({"1": {"label": "AVAL"}, "2": {"label": "AVAL"}})),
     ]
     return out
+
+
+def command_outcome(code: int, stderr: str) -> tuple[str, str]:
+    """The class of a command's run from its exit code and standard error: 2 with the
+    package's ``error:`` line is an error; 0 a warning when it printed ``warning:`` lines, else
+    correct; anything else a traceback."""
+    if code == 2 and "error:" in stderr:
+        return "error", stderr
+    if code == 0:
+        return ("warning", stderr) if "warning:" in stderr else ("correct", "")
+    return "traceback", f"exit {code}: {stderr[-400:]}"
 
 
 class Hang(BaseException):
