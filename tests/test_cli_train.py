@@ -100,3 +100,52 @@ def test_unlabeled_recordings_say_how_to_give_labels(shared_data, tmp_path):
     assert "no labeled neurons in the 2 recordings (2022-01-16-01, 2022-05-02-01)" in res.stderr
     assert "--labels FILE" in res.stderr and "n_identities" not in res.stderr
     assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_commands_show_warnings_as_one_line_each(trained, cohort, tmp_path):
+    """Issue 23: train, evaluate, predict and report printed raw Python warnings
+    (".../bin/ceneurovae:8: DataWarning: ... sys.exit(main())"); info and convert printed
+    clean "warning:" lines. Now every command does, each warning once."""
+    from ceneurovae.io import write_cohort
+
+    ds, vocab = cohort
+    trained.save(tmp_path / "model.pt")
+    uid = next(iter(ds))
+    rec = ds[uid]
+    write_cohort(tmp_path / "one.h5", {uid: rec}, vocab)
+    assert (rec.identity == 0).any()  # unlabeled neurons: from_behavior warns about them
+    res = run_cli("predict", tmp_path / "model.pt", tmp_path / "one.h5", "-o", tmp_path / "p.h5")
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert any(line.startswith("warning: ") and "no identity the model knows" in line for line in lines), lines
+    assert "DataWarning" not in res.stderr and "sys.exit" not in res.stderr
+    assert len(lines) == len(set(lines))
+
+
+def test_impute_takes_neuron_names(trained, cohort):
+    """Issue 23: hide=["AVAL"] failed with "invalid literal for int()"; users think in names."""
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    from ceneurovae.errors import ConfigError, DataWarning
+    from ceneurovae.recording import vocabulary_names
+
+    ds, _ = cohort
+    rec = next(iter(ds.values()))
+    names = vocabulary_names(rec)
+    i = next(k for k, n in enumerate(names) if n)
+    j = next(k for k, n in enumerate(names) if not n)
+    by_name = trained.impute(rec, hide=[names[i].lower()], refine_steps=0)
+    by_index = trained.impute(rec, hide=[i], refine_steps=0)
+    np.testing.assert_allclose(by_name, by_index)
+    with pytest.raises(ConfigError, match="has no labeled neuron 'NOPE'"):
+        trained.impute(rec, hide=["NOPE"])
+    with pytest.warns(DataWarning, match=rf"hidden neurons \[{j}\] have no identity"):
+        out = trained.impute(rec, hide=[j], refine_steps=0)
+    assert np.isnan(out[:, j]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        with pytest.raises(DataWarning, match="neurons have no identity the model knows"):
+            trained.from_behavior(rec)

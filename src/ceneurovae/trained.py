@@ -200,14 +200,16 @@ class Trained:
         return self.to_units(pred, rec)
 
     def impute(
-        self, rec: Recording, hide: Sequence[int] | np.ndarray = (), refine_steps: int = REFINE_STEPS,
+        self, rec: Recording, hide: Sequence[int | str] | np.ndarray = (), refine_steps: int = REFINE_STEPS,
         refine_prior: float | None = None,
     ) -> np.ndarray:
-        """Predict every neuron with the neurons at indices `hide` withheld from the encoder.
+        """Predict every neuron with the neurons `hide` withheld from the encoder.
 
-        Returns (T, N) in the units of ``rec.traces``: the hidden neurons' values are
-        predicted from the other neurons and the behavior only. Neurons of unknown identity
-        get NaN (nothing can predict an unidentified neuron that is not seen).
+        `hide` names neurons by name (``["AVAL", "RIML"]``, any spelling the atlas knows) or
+        by column index of ``rec.traces``, or both. Returns (T, N) in the units of
+        ``rec.traces``: the hidden neurons' values are predicted from the other neurons and
+        the behavior only. Neurons of unknown identity get NaN (nothing can predict an
+        unidentified neuron that is not seen); hiding one warns.
 
         `refine_steps`: gradient steps that improve the encoder's posterior mean for this
         recording and this set of visible neurons (its ELBO on what is visible, decoder
@@ -221,12 +223,38 @@ class Trained:
         validation animals chose 4, which took imputation 0.917 -> 0.923 of the ceiling.
         """
         rec = self.prepare(rec)
-        hide = np.asarray(hide, dtype=np.int64).reshape(-1)
-        if hide.size and (hide.min() < 0 or hide.max() >= rec.n_neurons):
-            raise ConfigError(f"hide indices must be in [0, {rec.n_neurons}) for recording {rec.uid!r}, got {hide.tolist()}")
+        hide = self.neuron_indices(rec, hide)
+        unknown = [int(i) for i in hide if rec.identity[i] == 0]
+        if unknown:
+            warnings.warn(
+                f"recording {rec.uid!r}: hidden neurons {unknown} have no identity the model knows; nothing "
+                "can predict them once hidden, so their columns are NaN", DataWarning, stacklevel=2)
         out = self.run(rec, hide=hide, refine_steps=check_refine_steps(refine_steps),
                         refine_prior=self._prior(refine_prior))
         return self.to_units(out.pred, rec)
+
+    def neuron_indices(self, rec: Recording, neurons: Sequence[int | str] | np.ndarray) -> np.ndarray:
+        """Column indices of `neurons` in ``rec.traces``: names (matched to the recording's
+        identities, any spelling the atlas knows) or indices, or both."""
+        names = vocabulary_names(rec)
+        out = []
+        for item in np.asarray(neurons, dtype=object).reshape(-1) if len(neurons) else []:
+            if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+                if not 0 <= item < rec.n_neurons:
+                    raise ConfigError(f"neuron index {item} is outside [0, {rec.n_neurons}) for recording {rec.uid!r}")
+                out.append(int(item))
+                continue
+            if not isinstance(item, str):
+                raise ConfigError(f"a neuron is a name or a column index, got {item!r}")
+            c = canonical_label(item)
+            wanted = c.name if c is not None and c.in_atlas else item.strip()
+            hits = [i for i, n in enumerate(names) if n and (n == wanted or n.upper() == wanted.upper())]
+            if not hits:
+                labeled = sorted(n for n in names if n)
+                shown = ", ".join(labeled[:12]) + (f", ... ({len(labeled)})" if len(labeled) > 12 else "")
+                raise ConfigError(f"recording {rec.uid!r} has no labeled neuron {item!r} (labeled: {shown or 'none'})")
+            out.append(hits[0])
+        return np.asarray(out, dtype=np.int64)
 
     def _prior(self, weight: float | None) -> float:
         return self.refine_prior if weight is None else check_refine_prior(weight)
@@ -238,8 +266,17 @@ class Trained:
         (each neuron is then predicted by its mean). The recording's stimulus channels drive
         the prediction like its behaviors (a model stimulus the recording lacks is masked);
         to see a stimulus the animal did not get, add its channel
-        (`ceneurovae.io.behavior.append_stimuli`) or use `generate`."""
+        (`ceneurovae.io.behavior.append_stimuli`) or use `generate`.
+
+        Neurons without an identity the model knows cannot be predicted from behavior: their
+        columns are NaN, and a warning says how many. `generate` predicts every identity of
+        the vocabulary instead."""
         rec = self.prepare(rec)
+        unknown = int((rec.identity == 0).sum())
+        if unknown:
+            warnings.warn(
+                f"recording {rec.uid!r}: {unknown} of {rec.n_neurons} neurons have no identity the model knows; "
+                "their columns are NaN (generate() predicts every identity instead)", DataWarning, stacklevel=2)
         return self.to_units(self.behavior_scale * self.run(rec, from_prior=True).pred, rec)
 
     def latents(self, rec: Recording) -> np.ndarray:

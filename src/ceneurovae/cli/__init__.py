@@ -12,9 +12,11 @@ import contextlib
 import importlib
 import io
 import sys
+import warnings
 
 from ..errors import CeNeuroVAEError
 from ..version import __version__
+from .messages import reset_warnings, show_warning
 
 __all__ = ["main"]
 
@@ -61,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv[1:])
     args.command_line = ["ceneurovae", *argv]  # as given, for the provenance a command records
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # one style for every command: each warning one "warning:" line, once
+            warnings.showwarning = show_warning
+            reset_warnings()
+            return int(args.func(args) or 0)
     except CeNeuroVAEError as err:
         print(f"ceneurovae {name}: error: {err}", file=sys.stderr)
         return 2

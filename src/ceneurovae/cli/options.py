@@ -18,6 +18,7 @@ from ..errors import ConfigError, DataWarning
 from ..io import ReadOptions, read_recordings
 from ..io.options import CHOICES
 from ..settings import field_docs
+from .messages import show_warning
 
 # Fields of ReadOptions offered on the command line, with what argparse needs beyond the field.
 _ARGPARSE = {
@@ -104,8 +105,9 @@ def read_data(paths, options: ReadOptions) -> dict:
 
 
 def read_reporting_warnings(func, *args, **kwargs):
-    """Call `func`, printing each `DataWarning` as one ``warning:`` line on stderr; other
-    warnings are shown as Python shows them, once the call is over."""
+    """Call `func`, showing every `DataWarning` it raises (each as one ``warning:`` line,
+    `messages.show_warning`), once the call is over, even where the same text was raised
+    for several files."""
     caught: list = []
     try:
         with warnings.catch_warnings(record=True) as log:
@@ -116,10 +118,7 @@ def read_reporting_warnings(func, *args, **kwargs):
                 caught = list(log)
     finally:
         for w in caught:  # outside the recording context: showing a warning must not record it again
-            if issubclass(w.category, DataWarning):
-                print(f"warning: {w.message}", file=sys.stderr)
-            else:
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            show_warning(w.message, w.category, w.filename, w.lineno)
 
 
 def with_command_line(cfg, args: argparse.Namespace):
