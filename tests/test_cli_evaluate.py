@@ -10,7 +10,7 @@ from eval_fixtures import FAST
 
 
 class TestCommand:
-    def test_evaluate_command_with_truth(self, sim, tmp_path):
+    def test_evaluate_command_with_truth(self, sim, tmp_path, monkeypatch):
         from ceneurovae.io import write_cohort
         from ceneurovae.simulate import save_truth
 
@@ -19,9 +19,13 @@ class TestCommand:
         save_truth(tmp_path / "truth.h5", cohort.truth)
         trained = ceneurovae.fit(train, config={**FAST, "train.epochs": 1}, val_uids=[sorted(train)[-1]])
         trained.save(tmp_path / "model.pt")
+        monkeypatch.setenv("CENEUROVAE_QUIET", "0")  # progress shown (run_cli keeps a value that is set)
         res = run_cli("evaluate", tmp_path / "model.pt", tmp_path / "cohort.h5", "--truth", tmp_path / "truth.h5",
                       "--test-uids", *sorted(test), "-o", tmp_path / "eval.json")
         assert res.returncode == 0, res.stderr
+        # issue 23: evaluate printed nothing until the end; now one line per step, whole lines
+        assert "evaluate [" in res.stderr and "model: animal 1/2" in res.stderr and "baseline 1/" in res.stderr
+        assert "\r" not in res.stderr
         assert "noise ceiling" in res.stdout and "low-rank" in res.stdout
         assert "held out: 2 animals" in res.stdout
         back = json.loads((tmp_path / "eval.json").read_text())

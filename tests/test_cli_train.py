@@ -149,3 +149,17 @@ def test_impute_takes_neuron_names(trained, cohort):
         warnings.simplefilter("error", DataWarning)
         with pytest.raises(DataWarning, match="neurons have no identity the model knows"):
             trained.from_behavior(rec)
+
+
+def test_a_log_that_is_not_a_terminal_gets_whole_lines(cohort, tmp_path, monkeypatch):
+    """Issue 23: tqdm's carriage returns were written into logs that are not a terminal."""
+    from ceneurovae.io import write_cohort
+
+    ds, vocab = cohort
+    write_cohort(tmp_path / "c.h5", ds, vocab)
+    monkeypatch.setenv("CENEUROVAE_QUIET", "0")
+    sets = [f"{k}={v}" for k, v in FAST.items() if k != "train.quiet"] + ["train.epochs=2"]
+    res = run_cli("train", "--data", tmp_path / "c.h5", "--out", tmp_path / "run", "--set", *sets)
+    assert res.returncode == 0, res.stderr
+    assert "epoch   1/2" in res.stderr + res.stdout and "\r" not in res.stderr
+

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ConfigError
+from .messages import progress_printer
 from .options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     elif not args.no_baselines:
         print("no training animals given (--train-data): no baselines")
     ev = evaluate(trained, test, truth, train_datasets=train if use_baselines else None,
-                  hide_fraction=args.hide_fraction, seed=args.seed, baselines=use_baselines)
+                  hide_fraction=args.hide_fraction, seed=args.seed, baselines=use_baselines,
+                  progress=progress_printer("evaluate"))
     print(ev.table())
     if args.out:
         ev.to_json(args.out)

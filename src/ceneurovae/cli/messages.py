@@ -1,12 +1,16 @@
-"""How every command shows a warning: one ``warning:`` line on stderr, each text once."""
+"""How every command shows a warning (one ``warning:`` line on stderr, each text once) and
+its progress (one line per step on stderr, with the time since the command started)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from collections.abc import Callable
 
 from ..errors import CeNeuroVAEWarning
 
-__all__ = ["reset_warnings", "show_warning"]
+__all__ = ["progress_printer", "reset_warnings", "show_warning"]
 
 _shown: set[str] = set()
 
@@ -27,3 +31,16 @@ def show_warning(message, category=UserWarning, filename=None, lineno=None, file
 def reset_warnings() -> None:
     """Forget the warnings shown (a new command starts)."""
     _shown.clear()
+
+
+def progress_printer(command: str) -> Callable[[str], None]:
+    """A function printing ``<command> [12 s] <step>`` lines on stderr, flushed at once (so a
+    log file that is not a terminal gets whole lines, never carriage returns). Silent when
+    ``CENEUROVAE_QUIET=1``."""
+    start = time.perf_counter()
+    quiet = os.environ.get("CENEUROVAE_QUIET") == "1"
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(f"{command} [{time.perf_counter() - start:.0f} s] {text}", file=sys.stderr, flush=True)
+    return say

@@ -16,6 +16,7 @@ import argparse
 import os
 
 from ..errors import ConfigError
+from .messages import progress_printer
 from .options import add_read_options, read_data, read_options
 
 __all__ = ["add_parser", "run"]
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         neurons=args.neurons,
         max_animals=args.animals,
         title=f"ceneurovae report: {os.path.basename(os.path.abspath(args.run))}",
+        progress=progress_printer("report"),
     )
     print(path)
     return 0

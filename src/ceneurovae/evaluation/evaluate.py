@@ -45,7 +45,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +194,7 @@ def evaluate(
     seed: int = 0,
     baselines: bool | Sequence[Baseline] = True,
     allow_seen: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate a trained model on held-out animals, beside baselines and the noise ceiling.
 
@@ -215,6 +216,7 @@ def evaluate(
         none, or a list of `Baseline` objects
     allow_seen : evaluate animals the model was trained on (refused by default: their
         scores would measure memory, not generalization)
+    progress : called with a line of text before each step (each animal, each baseline)
 
     Returns
     -------
@@ -284,12 +286,14 @@ def evaluate(
             f"{sum(map(len, unknown.values()))} in {_plural(len(unknown), 'animal')}, e.g. {next(iter(unknown.items()))}",
             DataWarning, stacklevel=2,
         )
+    say = progress or (lambda text: None)
     predictions: dict[str, list[dict[str, np.ndarray | None]]] = {"model": []}
     timings = {}
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # said once above
-        for a in animals:
+        for k, a in enumerate(animals):
+            say(f"model: animal {k + 1}/{len(animals)} ({a.rec.uid})")
             predictions["model"].append({
                 "reconstruction": a.to_z(trained.reconstruct(a.rec)),
                 "imputation": a.to_z(trained.impute(a.rec, hide=a.hidden)),
@@ -306,7 +310,8 @@ def evaluate(
         train_data = [animal_data(r, vocab, behaviors) for r in train_recs]
         test_data: list[AnimalData] = [animal_data(a.rec, vocab, behaviors) for a in animals]
         timings["features"] = time.perf_counter() - t
-        for b in methods:
+        for k, b in enumerate(methods):
+            say(f"baseline {k + 1}/{len(methods)}: {b.label}")
             t = time.perf_counter()
             b.fit(train_data, vocab, hide_fraction=hide_fraction, seed=seed)
             predictions[b.key] = [

@@ -8,7 +8,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -356,6 +356,7 @@ def write_report(
     title: str | None = None,
     n_folds: int = 5,
     dpi: int = 150,
+    progress: Callable[[str], None] | None = None,
 ) -> str:
     """Write the figures of a trained model and one HTML page that shows them.
 
@@ -379,6 +380,7 @@ def write_report(
     title : page title
     n_folds : imputation hides the labeled neurons in this many groups, one at a time
     dpi : resolution of the PNGs
+    progress : called with a line of text before each step (each animal, each figure)
 
     Returns
     -------
@@ -422,7 +424,11 @@ def write_report(
         notes.append(f"{', '.join(A.behavior_label(b) for b in unobserved)}: never observed in {where} (missing in "
                      "every frame). The model saw it as unknown; it is not drawn, not used to generate activity, "
                      "and not counted among the behaviors.")
-    animals = [A.predict_animal(trained, r, n_folds=n_folds, seed=k) for k, r in enumerate(chosen)]
+    say = progress or (lambda text: None)
+    animals = []
+    for k, r in enumerate(chosen):
+        say(f"predicting animal {k + 1}/{len(chosen)} ({r.uid}, {n_folds} folds of hidden neurons)")
+        animals.append(A.predict_animal(trained, r, n_folds=n_folds, seed=k))
     diag = latent_diagnostics(trained, [a.rec for a in animals])
     active = np.asarray(diag["posterior_mean_variance"]) > diag["active_threshold"]
     c = _Context(
@@ -433,7 +439,8 @@ def write_report(
         active_rule=f"posterior-mean variance over frames > {diag['active_threshold']:g}, as in ceneurovae evaluate",
     )
     entries: list[FigureEntry] = []
-    for section in SECTIONS:
+    for k, section in enumerate(SECTIONS):
+        say(f"figure {k + 1}/{len(SECTIONS)}")
         made = section(c)
         if isinstance(made, str):
             notes.append(made)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -341,7 +342,9 @@ class Solver:
         bad = _BadSteps(self.device, self.cfg.max_bad_steps)
         every = bad.check_every if bad.on_device else 10
         show = not self.quiet and self.main
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.n_epoch}", leave=False, disable=not show, dynamic_ncols=True)
+        # The bar only on a terminal: a log file would get its carriage returns (the epoch line below is whole).
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.n_epoch}", leave=False,
+                   disable=not show or not sys.stderr.isatty(), dynamic_ncols=True)
         for i, batch in enumerate(bar):
             batch = batch.to(self.device, non_blocking=True)
             done = self.step(batch, beta, gen, bad, epoch, lr)
