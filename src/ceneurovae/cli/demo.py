@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from .messages import progress_printer
 from .options import check_writable
 
 __all__ = ["add_parser", "run", "cache_dir"]
@@ -95,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
 
     trained = api.fit(train, cfg, seed=args.seed, run_dir=out, device=args.device)
     t_fit = time.perf_counter() - t0 - t_sim
-    print(f"trained in {t_fit:.0f} s ({len(trained.history)} epochs); evaluating on {n_test} held-out animals")
+    n_val = len(trained.val_uids or [])
+    print(f"trained in {t_fit:.0f} s ({len(trained.history)} epochs) on {len(train) - n_val} animals, "
+          f"{n_val} of the {len(train)} for validation (early stopping); evaluating on {n_test} held-out animals")
 
     evaluation = evaluate(trained, test, {u: truth[u] for u in test_uids}, train_datasets=train, seed=args.seed)
     evaluation.to_json(out / "eval.json")
@@ -106,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from ..report import write_report
 
-        report = write_report(trained, test, out / "report", evaluation=evaluation,
-                              title=f"ceneurovae demo: {len(uids)} simulated animals")
+        report = write_report(trained, test, out / "report", evaluation=evaluation, max_animals=len(test),
+                              title=f"ceneurovae demo: {len(uids)} simulated animals",
+                              progress=progress_printer("report"))
     total = time.perf_counter() - t0
     print(f"\ntimes: simulate {t_sim:.0f} s, train {t_fit:.0f} s, evaluate {t_eval:.0f} s, "
           f"report {total - t_sim - t_fit - t_eval:.0f} s, total {total:.0f} s")
