@@ -284,15 +284,18 @@ class Recording:
                 key="behavior",
             )
 
-    def select_behaviors(self, names: list[str]) -> Recording:
+    def select_behaviors(self, names: list[str], missing: str = "error") -> Recording:
         """A copy holding only the named behavior columns, in that order.
 
-        A behavior the recording lacks is a `RecordingError`; a stimulus channel it lacks is
-        added masked (zeros, ``behavior_mask`` False): nothing is known of that stimulus in
-        this recording. This is the one place where that rule is applied.
+        A behavior the recording lacks is a `RecordingError` (``missing="error"``) or a masked
+        column (``missing="mask"``, as a reader's ``missing_behavior='mask'``); a stimulus
+        channel it lacks is always added masked (zeros, ``behavior_mask`` False): nothing is
+        known of that stimulus in this recording. This is the one place where that rule is
+        applied.
         """
         names = list(names)
-        self.require_behaviors(names)
+        if missing == "error":
+            self.require_behaviors(names)
         T = self.n_frames
         behavior = np.zeros((T, len(names)), dtype=np.float32)
         bmask = np.zeros((T, len(names)), dtype=bool)

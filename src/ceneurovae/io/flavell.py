@@ -56,6 +56,7 @@ from .behavior import (
 )
 from .validate import (
     LOW_LEVEL_ERRORS,
+    behavior_columns,
     clip_intervals,
     damaged_file_guard,
     fit_timestamps,
@@ -318,13 +319,7 @@ def _read(f, path, uid, behaviors, traces, missing_behavior, target, pos_is_vent
     elif meta.get("zscored") is False:
         warn("trace_array is not z-scored per neuron over its frames; kept as read", path, f"gcamp/{trace_key}")
 
-    behavior = np.zeros((T, len(behaviors)), dtype=np.float64)
-    bmask = np.ones((T, len(behaviors)), dtype=bool)
-    for j, name in enumerate(behaviors):
-        if name in values:
-            behavior[:, j] = values[name]
-        else:
-            bmask[:, j] = False
+    behavior, bmask = behavior_columns(values, behaviors, T)
     return Recording(
         uid=uid, traces=x, behavior=behavior, behavior_names=behaviors, behavior_mask=bmask,
         timestamps=ts, dt=time_step(ts), events=events, source=path, meta=meta,

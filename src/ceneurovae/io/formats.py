@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-import numpy as np
 
 from ..errors import FormatError
 from ..identity import Vocabulary
@@ -181,17 +180,8 @@ def _select_behaviors(rec: Recording, behaviors: list[str], mode: str, where: st
             f"{rec.behavior_names}). Pass missing_behavior='mask' or 'drop'",
             path=where, key=f"data/{rec.uid}/B",
         )
-    T = rec.n_frames
-    values = np.zeros((T, len(behaviors)), dtype=np.float32)
-    mask = np.zeros((T, len(behaviors)), dtype=bool)
-    for j, b in enumerate(behaviors):
-        if b in rec.behavior_names:
-            k = rec.behavior_names.index(b)
-            values[:, j] = rec.behavior[:, k]
-            mask[:, j] = rec.behavior_mask[:, k]
-    meta = dict(rec.meta)
-    meta["missing_behaviors"] = missing
-    return rec.replace(behavior=values, behavior_mask=mask, behavior_names=list(behaviors), meta=meta)
+    selected = rec.select_behaviors(behaviors, missing="mask")
+    return selected.replace(meta={**rec.meta, "missing_behaviors": missing})
 
 
 def _cohort_head_sign(rec: Recording, target: str) -> Recording:

@@ -68,6 +68,7 @@ from .labels import LabelEntry
 from .validate import (
     LOW_LEVEL_ERRORS,
     ORIENTATIONS,
+    behavior_columns,
     fit_timestamps,
     float_array,
     intervals_from_vector,
@@ -477,13 +478,7 @@ def _read(f, where, behaviors, traces, missing_behavior, target, pos_is_ventral,
             warn(f"{rev.size} values for {T} frames: reversal events not read", where, "/" + reversals)
 
     names_out = list(behaviors)
-    behavior = np.zeros((T, len(behaviors)), dtype=np.float64)
-    bmask = np.ones((T, len(behaviors)), dtype=bool)
-    for j, name in enumerate(behaviors):
-        if name in values:
-            behavior[:, j] = values[name]
-        else:
-            bmask[:, j] = False
+    behavior, bmask = behavior_columns(values, behaviors, T)
     if stimuli:
         channels, meta["stimuli"] = _stimuli(f, contents, ts, where)
         for name, channel in channels.items():

@@ -369,3 +369,16 @@ def time_step(timestamps: np.ndarray, gap_factor: float = 1.5) -> float:
     med = float(np.median(steps))
     regular = steps[steps <= gap_factor * med]
     return float(regular.mean()) if regular.size else med
+
+
+def behavior_columns(values: Mapping[str, np.ndarray], behaviors: Sequence[str], n_frames: int):
+    """The (T, D) behavior array of a reader and its mask: each requested behavior's values,
+    or a masked column of zeros for one the file lacks."""
+    behavior = np.zeros((n_frames, len(behaviors)), dtype=np.float64)
+    mask = np.ones((n_frames, len(behaviors)), dtype=bool)
+    for j, name in enumerate(behaviors):
+        if name in values:
+            behavior[:, j] = values[name]
+        else:
+            mask[:, j] = False
+    return behavior, mask

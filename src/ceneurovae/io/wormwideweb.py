@@ -49,6 +49,7 @@ from .behavior import (
 )
 from .labels import LabelEntry, parse_label_dict
 from .validate import (
+    behavior_columns,
     clip_intervals,
     damaged_file_guard,
     fit_timestamps,
@@ -317,13 +318,7 @@ def _read(obj, version, path, behaviors, traces, missing_behavior, target, orien
 
     entries = wormwideweb_labels(obj, path)
 
-    behavior = np.zeros((T, len(behaviors)))
-    bmask = np.ones((T, len(behaviors)), dtype=bool)
-    for j, name in enumerate(behaviors):
-        if name in values:
-            behavior[:, j] = values[name]
-        else:
-            bmask[:, j] = False
+    behavior, bmask = behavior_columns(values, behaviors, T)
     rec = Recording(
         uid=uid, traces=x, behavior=behavior, behavior_names=behaviors, behavior_mask=bmask,
         timestamps=ts, dt=dt, events=events, source=path, meta=meta,
