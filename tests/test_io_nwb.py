@@ -399,3 +399,19 @@ class TestCommands:
         b = quiet_import(out, dt=None)[0]
         uid = next(iter(a))
         np.testing.assert_array_equal(a[uid].traces, b[uid].traces)
+
+
+@pytest.mark.parametrize("layout", nwb_module.LAYOUTS)
+def test_info_and_convert_on_every_layout(real, tmp_path, layout):
+    from ceneurovae.cli import run_captured
+
+    datasets, _, _ = real
+    rec = list(datasets.values())[2]
+    path = write_nwb(tmp_path / f"{layout}.nwb", rec, layout=layout)
+    code, out, err = run_captured(["info", path])
+    assert code == 0, err
+    assert "read by default" in out and rec.uid in out and "nwb" in out
+    code, out, err = run_captured(["convert", path, "-o", str(tmp_path / "c.h5")])
+    assert code == 0, err
+    back = quiet_import(tmp_path / "c.h5")[0][rec.uid]
+    assert back.n_labeled == rec.n_labeled and back.traces.shape == rec.traces.shape
