@@ -1,10 +1,11 @@
 """Robustness: every damaged or hostile file through the reader and the commands, and SIGKILL.
 
 Part 1 runs each case of `ceneurovae.io.damage.cases` (the fault suite's list) through
-`import_h5`, ``ceneurovae info`` and ``ceneurovae convert``, each under a time limit, and
-prints how many ended in each class: the package's error, a warning, a correct read, a raw
-traceback, a hang. The last two columns must be 0; a case whose class is not the one it
-owes is listed.
+`import_h5`, ``ceneurovae info`` and ``ceneurovae convert``, and each case that is an error
+through ``train``, ``predict`` and ``evaluate`` too (with a tiny model), each under a time
+limit, and prints how many ended in each class: the package's error, a warning, a correct
+read, a raw traceback, a hang. The last two columns must be 0; a case whose class is not the
+one it owes is listed.
 
 Part 2 trains a small model on a simulated cohort and kills it with SIGKILL at random
 moments (while training, while writing a checkpoint, while resuming), ``--kills`` times,
@@ -29,7 +30,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ceneurovae import import_h5
+from ceneurovae import fit, import_h5
 from ceneurovae.checkpoint import load_checkpoint
 from ceneurovae.cli import run_captured
 from ceneurovae.evaluation.timing import child_env, table
@@ -46,12 +47,22 @@ def run_command(*argv: str):
     return command_outcome(code, err)
 
 
+def tiny_model(path: Path) -> Path:
+    sim = simulate_cohort(n_animals=4, seed=0, config=SimConfig(n_frames=200))
+    trained = fit(sim.datasets, config={"train.epochs": 1, "model.hidden_dim": 16, "model.latent_dim": 2,
+                                        "model.n_heads": 2, "model.behavior_history": 10, "data.window_T": 40,
+                                        "data.stride": 40, "train.quiet": True}, seed=0)
+    trained.save(path)
+    return path
+
+
 def damaged_files(seconds: int) -> None:
     sign = f"{UID}=false"
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     wrong: list[str] = []
     all_cases = cases()
     with tempfile.TemporaryDirectory(prefix="ceneurovae-robust-") as root:
+        model = tiny_model(Path(root) / "model.pt")
         for k, case in enumerate(all_cases):
             folder = Path(root) / str(k)
             path = case.make(folder / "in")
@@ -61,6 +72,13 @@ def damaged_files(seconds: int) -> None:
                 "convert": lambda path=path, out=folder / "out.h5": run_command(
                     "convert", str(path), "-o", str(out), "--head-angle-pos-is-ventral", sign),
             }
+            if case.expect == "error":  # the commands that train or use a model refuse it first
+                runs["train"] = lambda path=path, run=folder / "run": run_command(
+                    "train", "--data", str(path), "--out", str(run), "--quiet", "--head-angle-pos-is-ventral", sign)
+                runs["predict"] = lambda path=path, out=folder / "p.h5": run_command(
+                    "predict", str(model), str(path), "-o", str(out), "--head-angle-pos-is-ventral", sign)
+                runs["evaluate"] = lambda path=path: run_command(
+                    "evaluate", str(model), str(path), "--head-angle-pos-is-ventral", sign)
             for runner, call in runs.items():
                 got, detail = outcome(call, seconds)
                 counts[(runner, case.format)][got] += 1
@@ -73,7 +91,9 @@ def damaged_files(seconds: int) -> None:
     for c in counts.values():
         total.update(c)
     rows.append(["all", "", sum(total.values()), *[total[k] for k in CLASSES]])
-    print(f"Part 1: {len(all_cases)} damaged or hostile files x 3 readers/commands, {seconds} s limit each\n")
+    n_errors = sum(c.expect == "error" for c in all_cases)
+    print(f"Part 1: {len(all_cases)} damaged or hostile files through import_h5, info and convert, and the "
+          f"{n_errors} that are errors through train, predict and evaluate too; {seconds} s limit each\n")
     print(table(["reader", "format", "cases", *CLASSES], rows))
     print(f"\n{len(wrong)} runs ended in another class than the case owes" + (":" if wrong else ""))
     for line in wrong:

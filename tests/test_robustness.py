@@ -39,6 +39,43 @@ def test_every_reader_and_command_gives_the_cases_outcome(case, tmp_path):
             assert str(path.name) in detail or str(path) in detail, detail
 
 
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """A tiny trained model, for the commands that take one."""
+    import ceneurovae
+    from toy import toy_cohort
+
+    ds, _ = toy_cohort(n_animals=4, T=120)
+    trained = ceneurovae.fit(ds, config={"train.epochs": 1, "model.hidden_dim": 16, "model.latent_dim": 2,
+                                         "model.n_heads": 2, "model.behavior_history": 10, "data.window_T": 40,
+                                         "data.stride": 40, "train.quiet": True}, seed=0)
+    path = tmp_path_factory.mktemp("model") / "model.pt"
+    trained.save(path)
+    return path
+
+
+ERRORS = [c for c in CASES if c.expect == "error"]
+
+
+@pytest.mark.parametrize("case", ERRORS, ids=[c.label for c in ERRORS])
+def test_the_commands_that_train_or_use_a_model_refuse_a_bad_file_first(case, tmp_path, model_file):
+    """train, predict and evaluate read files through the same reader: a file that is the
+    reader's error is theirs too, before any work, and train writes no run folder."""
+    path = case.make(tmp_path / "in")
+    run = tmp_path / "run"
+    runs = {
+        "train": outcome(lambda: run_command("train", "--data", str(path), "--out", str(run), "--quiet",
+                                             "--head-angle-pos-is-ventral", SIGN)),
+        "predict": outcome(lambda: run_command("predict", str(model_file), str(path), "-o", str(tmp_path / "p.h5"),
+                                               "--head-angle-pos-is-ventral", SIGN)),
+        "evaluate": outcome(lambda: run_command("evaluate", str(model_file), str(path),
+                                                "--head-angle-pos-is-ventral", SIGN)),
+    }
+    for runner, (got, detail) in runs.items():
+        assert got == "error", f"{runner}: {got} ({detail[:600]})"
+    assert not (run / "config.yaml").exists() and not (tmp_path / "p.h5").exists()
+
+
 def test_the_case_list_covers_every_format_that_holds_recordings():
     from ceneurovae.io import FORMAT_TABLE
 
