@@ -334,6 +334,27 @@ class TestCommandLine:
                 np.testing.assert_allclose(rec.behavior, exp.behavior, atol=1e-5, err_msg=where)
                 assert rec.identity_names() == exp.identity_names(), where
 
+    def test_stimuli_and_nwb(self, tmp_path):
+        """A stimulated cohort written as NWB reads back with the same traces, behavior and
+        stimulus channel as from the cohort file."""
+        from ceneurovae.import_data import import_h5
+
+        pytest.importorskip("pynwb")
+        out = tmp_path / "sim"
+        result = run_cli("simulate", "-o", out, "--animals", "2", "--seed", "1", "--frames", "200",
+                         "--stimuli", "1", "--formats", "cohort", "nwb")
+        assert result.returncode == 0, result.stderr
+        cohort, _ = import_h5(out / "cohort.h5", dt=None)
+        nwb, _ = import_h5(out / "nwb", dt=None, missing_behavior="mask")
+        for uid, rec in cohort.items():
+            got = nwb[uid]
+            assert got.behavior_names == rec.behavior_names and "stimulus:stim1" in rec.behavior_names
+            j = rec.behavior_names.index("stimulus:stim1")
+            assert rec.behavior[:, j].any()
+            np.testing.assert_array_equal(got.behavior[:, j], rec.behavior[:, j])
+            np.testing.assert_allclose(got.traces, rec.traces, atol=1e-6)
+            assert got.identity_names() == rec.identity_names()
+
     def test_bad_argument_exits_with_a_message(self, tmp_path):
         result = run_cli("simulate", "-o", tmp_path, "--animals", "0")
         assert result.returncode == 2 and "--animals" in result.stderr

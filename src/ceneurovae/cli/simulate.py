@@ -30,22 +30,31 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=None,
                         help="recorded frames per animal (default: 1600, as in Atanas & Kim 2023)")
     parser.add_argument("--formats", nargs="+", default=["cohort"], choices=FORMATS,
-                        help="layouts to write besides truth.h5 (default: cohort)")
+                        help="layouts to write besides truth.h5 (default: cohort; nwb needs pynwb)")
+    parser.add_argument("--stimuli", type=int, default=0, metavar="K",
+                        help="K stimuli with a known response (SimConfig.n_stimuli; default: 0, none): "
+                             "channels stimulus:stim1..stimK")
     parser.set_defaults(func=run)
 
 
-FORMATS = ("cohort", "flavell", "wormwideweb", "wormwideweb2")
+FORMATS = ("cohort", "flavell", "wormwideweb", "wormwideweb2", "nwb")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import write_cohort, write_flavell, write_label_file, write_wormwideweb
+    from ..io import write_cohort, write_flavell, write_label_file, write_nwb, write_wormwideweb
+    from ..io.nwb import require_pynwb
     from ..simulation import SimConfig, save_truth, simulate_cohort
 
     if args.animals < 1:
         raise ConfigError(f"--animals must be at least 1, got {args.animals}")
     if args.seed < 0:
         raise ConfigError(f"--seed must be a non-negative integer, got {args.seed}")
-    config = SimConfig() if args.frames is None else SimConfig(n_frames=args.frames)
+    if "nwb" in args.formats:
+        require_pynwb("--formats nwb")  # before any work
+    settings = {} if args.frames is None else {"n_frames": args.frames}
+    if args.stimuli:
+        settings["n_stimuli"] = args.stimuli
+    config = SimConfig.from_dict(settings)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"-o {out} exists and is not a folder; give a folder path")
@@ -69,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
             for rec in cohort.datasets.values():
                 write_wormwideweb(out / fmt / f"{rec.uid}.json", rec, version=version)
             written.append(out / fmt)
+    if "nwb" in args.formats:
+        for rec in cohort.datasets.values():
+            write_nwb(out / "nwb" / f"sub-{rec.uid}.nwb", rec)
+        written.append(out / "nwb")
     save_truth(out / "truth.h5", cohort.truth, config)
     total = time.perf_counter() - start
 
