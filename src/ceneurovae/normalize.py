@@ -79,9 +79,8 @@ class BehaviorScaler:
         count = np.maximum(count, 1)
         var = sq / count - (sums / count) ** 2
         std = np.sqrt(np.maximum(var, 0))
-        fixed = [stimulus_divisor(n) for n in names]
-        return cls(names, tuple(f if f is not None else float(s) if s > 1e-12 else 1.0
-                                for f, s in zip(fixed, std)))
+        return cls(names, tuple(stimulus_divisor(n) or (float(s) if s > 1e-12 else 1.0)
+                                for n, s in zip(names, std)))
 
     def transform(self, behavior: np.ndarray) -> np.ndarray:
         """Physical units -> model units; `behavior` is (..., D)."""

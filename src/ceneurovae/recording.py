@@ -41,6 +41,7 @@ from .errors import RecordingError
 from .identity import Vocabulary, canonical_label
 
 __all__ = [
+    "FLOAT32_MAX",
     "STIMULUS_PREFIX",
     "Recording",
     "interval_channel",
@@ -79,12 +80,12 @@ def interval_channel(timestamps: np.ndarray, intervals) -> np.ndarray:
     """
     ts = np.asarray(timestamps, dtype=np.float64)
     out = np.zeros(ts.shape[0], dtype=np.float32)
+    step = ts[1] - ts[0] if ts.shape[0] > 1 else 0.0
     for start, stop in intervals:
         inside = (ts >= start) & (ts < stop)
-        if not inside.any():
-            k = int(np.searchsorted(ts, start))
-            if k < ts.shape[0] and (k > 0 or start >= ts[0] - (ts[1] - ts[0] if ts.shape[0] > 1 else 0)):
-                inside[k] = True
+        k = int(np.searchsorted(ts, start))
+        if not inside.any() and k < ts.shape[0] and start >= ts[0] - step:
+            inside[k] = True  # shorter than a frame: the first frame at or after its start
         out[inside] = 1.0
     return out
 
@@ -313,7 +314,8 @@ class Recording:
         )
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Recordings hold float32: a finite value beyond this would become infinite."""
 
 
 def _check_float32(values: np.ndarray, fail, key: str) -> None:
@@ -323,7 +325,7 @@ def _check_float32(values: np.ndarray, fail, key: str) -> None:
             raise fail(f"{key} must be real numbers, got dtype {values.dtype}", key)
         return
     with np.errstate(invalid="ignore"):
-        big = np.abs(values) > _FLOAT32_MAX
+        big = np.abs(values) > FLOAT32_MAX
     big &= np.isfinite(values)
     if big.any():
         t, j = np.argwhere(big)[0]

@@ -238,7 +238,7 @@ class Trained:
         identities, any spelling the atlas knows) or indices, or both."""
         names = vocabulary_names(rec)
         out = []
-        for item in np.asarray(neurons, dtype=object).reshape(-1) if len(neurons) else []:
+        for item in np.asarray(neurons, dtype=object).reshape(-1):
             if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
                 if not 0 <= item < rec.n_neurons:
                     raise ConfigError(f"neuron index {item} is outside [0, {rec.n_neurons}) for recording {rec.uid!r}")
@@ -248,7 +248,7 @@ class Trained:
                 raise ConfigError(f"a neuron is a name or a column index, got {item!r}")
             c = canonical_label(item)
             wanted = c.name if c is not None and c.in_atlas else item.strip()
-            hits = [i for i, n in enumerate(names) if n and (n == wanted or n.upper() == wanted.upper())]
+            hits = [i for i, n in enumerate(names) if n and n.upper() == wanted.upper()]
             if not hits:
                 labeled = sorted(n for n in names if n)
                 shown = ", ".join(labeled[:12]) + (f", ... ({len(labeled)})" if len(labeled) > 12 else "")

@@ -62,7 +62,7 @@ import numpy as np
 
 from ..errors import ConfigError, FormatError
 from ..recording import Recording, interval_channel, stimulus_name
-from .behavior import SIGNED_BY_HEAD_ANGLE, head_sign, manifest_pos_is_ventral
+from .behavior import SIGNED_BY_HEAD_ANGLE, append_stimuli, head_sign, manifest_pos_is_ventral
 from .flavell import open_hdf5
 from .labels import LabelEntry
 from .validate import (
@@ -425,7 +425,7 @@ def _read(f, where, behaviors, traces, missing_behavior, target, pos_is_ventral,
                           key=f"/{chosen.path}/rois")
     uid = nwb_uid(f, where)
     names, label_key = _labels(f, contents, group, chosen.path, rois, N, where, labels_option)
-    values, missing, behavior_keys = _behavior(f, contents, behaviors, ts, where, uid)
+    values, missing, behavior_keys = _behavior(f, contents, behaviors, ts, where)
     if missing and missing_behavior == "error":
         have = [name for name, _, _ in contents.behaviors]
         raise FormatError(
@@ -477,18 +477,15 @@ def _read(f, where, behaviors, traces, missing_behavior, target, pos_is_ventral,
         else:
             warn(f"{rev.size} values for {T} frames: reversal events not read", where, "/" + reversals)
 
-    names_out = list(behaviors)
     behavior, bmask = behavior_columns(values, behaviors, T)
-    if stimuli:
-        channels, meta["stimuli"] = _stimuli(f, contents, ts, where)
-        for name, channel in channels.items():
-            names_out.append(name)
-            behavior = np.column_stack([behavior, channel])
-            bmask = np.column_stack([bmask, np.ones(T, dtype=bool)])
     rec = Recording(
-        uid=uid, traces=x, behavior=behavior, behavior_names=names_out, behavior_mask=bmask,
+        uid=uid, traces=x, behavior=behavior, behavior_names=behaviors, behavior_mask=bmask,
         timestamps=ts, dt=time_step(ts), events=events, source=where, meta=meta,
     )
+    if stimuli:
+        channels, found = _stimuli(f, contents, ts, where)
+        rec = append_stimuli(rec, channels)
+        rec.meta["stimuli"] = found  # intervals keep their durations: say where each came from
     entries = {i + 1: LabelEntry(name) for i, name in enumerate(names) if name.strip()}
     return rec, entries
 
@@ -634,8 +631,8 @@ def _labels(f, contents: NwbContents, group, series: str, rois, N: int, where: s
         if table is not None:
             candidates += [table[c].name.lstrip("/") for c in LABEL_COLUMNS
                            if isinstance(table.get(c), h5py.Dataset)]
-        beside = group.parent
-        candidates += [beside[c].name.lstrip("/") for c in ("neuron",) if isinstance(beside.get(c), h5py.Dataset)]
+        if isinstance(group.parent.get("neuron"), h5py.Dataset):  # ActivityTraces/{activity, neuron}
+            candidates.append(group.parent["neuron"].name.lstrip("/"))
     if not candidates:
         if contents.labels:
             warn("no neuron names in a known place; the recording is read unlabeled. Name columns "
@@ -660,7 +657,7 @@ def _labels(f, contents: NwbContents, group, series: str, rois, N: int, where: s
     return names, key
 
 
-def _behavior(f, contents: NwbContents, behaviors, ts: np.ndarray, where: str, uid: str):
+def _behavior(f, contents: NwbContents, behaviors, ts: np.ndarray, where: str):
     values: dict[str, np.ndarray] = {}
     missing: list[str] = []
     keys: dict[str, str] = {}

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import CeNeuroVAEError, DataWarning, FormatError
+from ..recording import FLOAT32_MAX
 
 # What h5py, json and numpy raise on damaged input; turned into FormatError at the edge.
 LOW_LEVEL_ERRORS = (KeyError, OSError, ValueError, TypeError, IndexError, RuntimeError, AttributeError)
@@ -56,9 +57,6 @@ def _outside_package() -> int:
         frame, level = frame.f_back, level + 1
     return level
 
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-"""Recordings hold float32: a finite value beyond this would become infinite."""
 
 MAX_ARRAY_BYTES = 4 * 2**30
 """The largest array a reader loads (4 GiB): processed traces of a whole-brain recording
