@@ -342,7 +342,7 @@ class TestBadFiles:
 
 
 class TestRemote:
-    def test_a_url_is_read_lazily_through_fsspec(self, one):
+    def test_a_url_is_read_through_fsspec_as_the_local_file(self, one):
         path, rec = one
         local = quiet_import(path, dt=None)[0][rec.uid]
         url = f"file://{path.resolve()}"

@@ -11,7 +11,12 @@ import numpy as np
 
 from .errors import WriteError
 
-__all__ = ["atomic_open", "jsonable", "sync_folder"]
+__all__ = ["atomic_open", "jsonable", "plural", "sync_folder"]
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 animal"``, ``"2 animals"`` (`words`: the plural, when it is not `word` + s)."""
+    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
 @contextmanager

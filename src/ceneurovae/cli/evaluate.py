@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ConfigError
+from ..utils import plural
 from .messages import progress_printer
 from .options import add_read_options, read_data, read_options
 
@@ -47,8 +48,6 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
         from ..simulation import load_truth
 
         truth = load_truth(args.truth)
-    print(f"held out: {_plural(len(test), 'animal')}, {how}")
+    print(f"held out: {plural(len(test), 'animal')}, {how}")
     if use_baselines:
-        print(f"baselines fitted on {_plural(len(train), 'animal')}")
+        print(f"baselines fitted on {plural(len(train), 'animal')}")
     elif not args.no_baselines:
         print("no training animals given (--train-data): no baselines")
     ev = evaluate(trained, test, truth, train_datasets=train if use_baselines else None,

@@ -56,7 +56,7 @@ from ..errors import ConfigError, DataError, DataWarning
 from ..identity import neuron_class
 from ..normalize import zscore
 from ..recording import Recording, vocabulary_names
-from ..utils import jsonable
+from ..utils import jsonable, plural
 from .baselines import AnimalData, Baseline, animal_data, default_baselines, vocabulary_identity
 from .controls import as_recordings, latent_diagnostics, ratio
 from .metrics import cross_validated_r2, describe, r2_score
@@ -283,7 +283,7 @@ def evaluate(
     if unknown:
         warnings.warn(
             f"labeled neurons whose identity the model never learned are not scored (nor hidden): "
-            f"{sum(map(len, unknown.values()))} in {_plural(len(unknown), 'animal')}, e.g. {next(iter(unknown.items()))}",
+            f"{sum(map(len, unknown.values()))} in {plural(len(unknown), 'animal')}, e.g. {next(iter(unknown.items()))}",
             DataWarning, stacklevel=2,
         )
     say = progress or (lambda text: None)
@@ -568,8 +568,6 @@ report: header, path into a method's summary, whether it needs ground truth, wha
 Every R² is the mean over neurons."""
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def format_table(summary: dict[str, Any]) -> str:
@@ -579,7 +577,7 @@ def format_table(summary: dict[str, Any]) -> str:
     labels = summary.get("labels", {})
     test, train = summary["animals"]["test"], summary["animals"]["train"]
     lines = [
-        f"held-out animals: {len(test)} ({_short(test)}); baselines fitted on {_plural(len(train), 'training animal')}"
+        f"held-out animals: {len(test)} ({_short(test)}); baselines fitted on {plural(len(train), 'training animal')}"
         + ("" if train else " (no baselines)"),
         f"hidden for imputation: {summary['n_hidden']} of {summary['n_labeled']} labeled neurons "
         f"(hide_fraction {summary['hide_fraction']:g}, seed {summary['seed']}); R² = mean over neurons",

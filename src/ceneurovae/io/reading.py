@@ -123,8 +123,8 @@ def import_h5(
     behaviors = _check_options(
         behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head_curvature_positive,
         head_angle_pos_is_ventral, traces, dt, invalid_labels, labels, stimuli, nwb_series, nwb_labels,
+        orientation,
     )
-    one_of_choices("orientation", orientation)
     sources = find_sources(path)
     request = ReadRequest(
         behaviors=behaviors, traces=traces,
@@ -224,7 +224,7 @@ def _read_sources(sources, request: ReadRequest):
     return datasets, names, own_labels, cohort_vocabs
 
 
-def one_of_choices(name: str, value) -> None:
+def _one_of(name: str, value) -> None:
     """Refuse a reading option outside its `CHOICES`."""
     allowed = CHOICES[name]
     if not isinstance(value, str) or value not in allowed:
@@ -250,10 +250,7 @@ def check_size(rec: Recording, where: str) -> None:
 
 def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_behavior, head,
                    pos_is_ventral, traces, dt, invalid_labels, labels, stimuli, nwb_series,
-                   nwb_labels) -> list[str]:
-    def one_of(name, value, allowed):
-        if not isinstance(value, str) or value not in allowed:
-            raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+                   nwb_labels, orientation) -> list[str]:
 
     if isinstance(behaviors, str):
         behaviors = [behaviors]
@@ -268,21 +265,22 @@ def _check_options(behaviors, min_confidence, uncertain, vocabulary, missing_beh
         raise ConfigError(f"behaviors lists {dupes} more than once: {behaviors}")
     if not valid_min_confidence(min_confidence):
         raise ConfigError(f"min_confidence={min_confidence!r} must be a number >= 0 (NeuroPAL scale 1-5) or None")
-    one_of("uncertain", uncertain, CHOICES["uncertain"])
+    _one_of("uncertain", uncertain)
     if not isinstance(vocabulary, Vocabulary) and vocabulary not in CHOICES["vocabulary"]:
         raise ConfigError(f"vocabulary={vocabulary!r} is not one of 'data', 'atlas' or a Vocabulary")
-    one_of("missing_behavior", missing_behavior, CHOICES["missing_behavior"])
-    one_of("head_curvature_positive", head, CHOICES["head_curvature_positive"])
+    _one_of("missing_behavior", missing_behavior)
+    _one_of("head_curvature_positive", head)
     if pos_is_ventral is not None and not (
         isinstance(pos_is_ventral, Mapping) and all(isinstance(v, (bool, np.bool_)) for v in pos_is_ventral.values())
     ):
         raise ConfigError(
             f"head_angle_pos_is_ventral must map uid -> True/False, got {pos_is_ventral!r}"
         )
-    one_of("traces", traces, CHOICES["traces"])
+    _one_of("traces", traces)
     if not valid_dt(dt):
         raise ConfigError(f"dt={dt!r} must be 'auto', None or a positive number of seconds")
-    one_of("invalid_labels", invalid_labels, CHOICES["invalid_labels"])
+    _one_of("invalid_labels", invalid_labels)
+    _one_of("orientation", orientation)
     if not isinstance(stimuli, (bool, np.bool_)):
         raise ConfigError(f"stimuli={stimuli!r} must be True or False")
     for name, value in (("nwb_series", nwb_series), ("nwb_labels", nwb_labels)):

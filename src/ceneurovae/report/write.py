@@ -21,6 +21,7 @@ from ..evaluation.evaluate import verdict
 from ..identity import neuron_class
 from ..recording import Recording
 from ..training import EpochRecord
+from ..utils import plural
 from ..version import __version__
 from . import analysis as A
 from . import figures as F
@@ -41,9 +42,6 @@ ROLES = {
 """What each analysed animal was to the model, as the summary table says it."""
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """``"1 animal"``, ``"2 animals"``."""
-    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
 def read_metrics(path: str | os.PathLike) -> list[EpochRecord]:
